@@ -1,0 +1,37 @@
+"""The exceptions the library raises itself, and the helpers that word them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .nodes import BaseNode
+
+__all__ = ["StepLimitError"]
+
+
+class StepLimitError(RuntimeError):
+    """A flow took more node steps than its ``max_steps`` allows."""
+
+    def __init__(self, flow: BaseNode, node: BaseNode, max_steps: int) -> None:
+        super().__init__(
+            f"Flow '{flow.name}' reached max_steps={max_steps} and stopped before running node "
+            f"'{node.name}' again; does a loop in it never take its exit?"
+        )
+        self.flow = flow
+        self.node = node
+        self.max_steps = max_steps
+
+
+def describe(value: Any) -> str:
+    """``value`` for an error message: its repr (shortened) and its type."""
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def add_note(exc: BaseException, note: str) -> None:
+    """Attach ``note`` to ``exc`` where Python supports notes (3.11+)."""
+    if hasattr(exc, "add_note"):
+        exc.add_note(note)

@@ -1,0 +1,150 @@
+"""Events: what a run reports at every phase boundary, and how to listen to them.
+
+A run emits one :class:`Event` per boundary: a node starts, its ``prep`` returns, an ``exec``
+attempt fails and will be retried, a batch item finishes, ``exec`` returns, ``post`` returns its
+action, the flow follows an edge, or an exception escapes a node. Events reach observers attached
+with :func:`observe`, and they are what ``node.steps()`` and ``node.asteps()`` yield.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from .nodes import BaseNode
+
+__all__ = ["KINDS", "Event", "Observer", "observe"]
+
+START: Final = "start"
+PREP: Final = "prep"
+RETRY: Final = "retry"
+FALLBACK: Final = "fallback"
+ITEM: Final = "item"
+EXEC: Final = "exec"
+POST: Final = "post"
+TRANSITION: Final = "transition"
+ERROR: Final = "error"
+
+#: Every event kind, in the order they can occur within one node.
+KINDS: Final = (START, PREP, RETRY, FALLBACK, ITEM, EXEC, POST, TRANSITION, ERROR)
+
+
+class Event:
+    """One phase boundary of a run.
+
+    ``kind`` is one of :data:`KINDS`. ``node`` is the wired node object (never the per-run copy a
+    flow makes), ``path`` the names of the flows it runs inside, outermost first, ``step`` a number
+    that increases by one per event of the run, ``params`` the node's params. ``value`` depends on
+    the kind:
+
+    ========== ==================================================
+    start      ``None``
+    prep       what ``prep`` returned
+    retry      the exception of the failed try number ``attempt`` (from 0)
+    fallback   the exception handed to ``exec_fallback``
+    item       the result of batch item ``item`` (of ``total``)
+    exec       what ``exec`` returned (a flow: its last action)
+    post       the action ``post`` returned
+    transition the action; ``target`` is the next node or ``None``
+    error      the exception that escapes the node
+    ========== ==================================================
+
+    A flow is a node too: its ``start``/``prep`` come before its children's events and its
+    ``exec``/``post`` after them, so a flow's ``post`` event marks the end of the flow. A batch
+    flow emits an ``item`` event (``value`` ``None``, ``params`` the item's) after each run.
+    """
+
+    __slots__ = ("attempt", "item", "kind", "node", "params", "path", "step", "target", "total", "value")
+
+    def __init__(
+        self,
+        step: int,
+        kind: str,
+        node: BaseNode,
+        path: tuple[str, ...],
+        value: Any = None,
+        params: dict[str, Any] | None = None,
+        item: int | None = None,
+        total: int | None = None,
+        attempt: int | None = None,
+        target: BaseNode | None = None,
+    ) -> None:
+        self.step = step
+        self.kind = kind
+        self.node = node
+        self.path = path
+        self.value = value
+        self.params = params
+        #: Which batch item (from 0) a ``retry``, ``fallback`` or ``item`` event is about.
+        self.item = item
+        #: How many items the batch has, when known.
+        self.total = total
+        #: Which try (from 0) of ``exec`` a ``retry`` or ``fallback`` event is about.
+        self.attempt = attempt
+        #: Where a ``transition`` leads (``None``: the flow ends).
+        self.target = target
+
+    @property
+    def node_name(self) -> str:
+        """The name of :attr:`node`."""
+        return self.node.name
+
+    def __repr__(self) -> str:
+        where = "/".join((*self.path, self.node.name))
+        extra = "".join(
+            f" {field}={getattr(self, field)!r}"
+            for field in ("item", "total", "attempt")
+            if getattr(self, field) is not None
+        )
+        if self.target is not None:
+            extra += f" target={self.target.name!r}"
+        return f"<Event #{self.step} {self.kind} {where} value={self.value!r}{extra}>"
+
+
+#: Something that wants every event of a run.
+Observer = Callable[[Event], object]
+
+_OBSERVERS: contextvars.ContextVar[tuple[Observer, ...]] = contextvars.ContextVar(
+    "pocketflow_observers", default=()
+)
+
+
+@contextmanager
+def observe(*observers: Observer) -> Iterator[None]:
+    """Call each observer with every event of every run started inside the ``with`` block.
+
+    >>> from pocketflow import Node, observe
+    >>> seen = []
+    >>> with observe(seen.append):
+    ...     Node().run({})
+    >>> [event.kind for event in seen]
+    ['start', 'prep', 'exec', 'post']
+
+    Blocks nest, and the observers of enclosing blocks keep listening. Async runs and the tasks
+    they start see the observers too. An exception raised by an observer propagates into the run.
+    """
+    token = _OBSERVERS.set((*_OBSERVERS.get(), *observers))
+    try:
+        yield
+    finally:
+        _OBSERVERS.reset(token)
+
+
+class Run:
+    """The state of one top-level run: who listens, and the step counter."""
+
+    __slots__ = ("count", "emit", "error", "observers", "sink")
+
+    def __init__(self, stepping: bool = False) -> None:
+        self.observers = _OBSERVERS.get()
+        self.emit = stepping or bool(self.observers)
+        #: The next step number.
+        self.count = itertools.count(1).__next__
+        #: Where a stepping consumer waits for events (async runs only).
+        self.sink: Callable[[Event], Any] | None = None
+        #: The exception already reported by an ``error`` event.
+        self.error: BaseException | None = None

@@ -1,0 +1,232 @@
+"""Flows: nodes that run a graph of nodes over one ``shared`` dict.
+
+A flow is itself a node whose ``exec`` phase is the orchestration: start at the start node, run
+a fresh shallow copy of it, follow the edge named by the action its ``post`` returned, and repeat
+until no edge leads on. :meth:`Flow._orchestrate` is that loop, the only one in the library; batch
+and async flows reuse it and differ only in how many times, and how concurrently, they call it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from . import runners
+from .errors import StepLimitError, describe
+from .events import ITEM, TRANSITION, Event, Run
+from .nodes import AsyncNode, BaseNode, check_concurrency
+from .runners import Steps
+
+__all__ = ["AsyncBatchFlow", "AsyncFlow", "AsyncParallelBatchFlow", "BatchFlow", "Flow"]
+
+
+class Flow(BaseNode):
+    """A graph of nodes run from ``start``; returns the action of its last node.
+
+    ``max_steps`` (default: no limit) stops a run that takes more node steps than that with a
+    :class:`~pocketflow.StepLimitError` naming the node, a guard against loops that never exit.
+
+    >>> from pocketflow import Node
+    >>> class Count(Node):
+    ...     def post(self, shared, prep_res, exec_res):
+    ...         shared["n"] = shared.get("n", 0) + 1
+    ...         return "again" if shared["n"] < 3 else "done"
+    >>> count = Count()
+    >>> count - "again" >> count
+    <Count>
+    >>> count - "done" >> None  # a declared end: the flow stops here, silently
+    >>> shared = {}
+    >>> Flow(start=count).run(shared), shared["n"]
+    ('done', 3)
+    """
+
+    def __init__(
+        self,
+        start: BaseNode | None = None,
+        *,
+        name: str | None = None,
+        max_steps: int | None = None,
+    ) -> None:
+        super().__init__(name=name)
+        self.start_node: BaseNode | None = None
+        if start is not None:
+            self.start(start)
+        if max_steps is not None and (
+            not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1
+        ):
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': max_steps must be None (no limit) or an "
+                f"integer >= 1, got {describe(max_steps)}"
+            )
+        self.max_steps = max_steps
+
+    def start(self, start: BaseNode) -> Any:
+        """Make ``start`` the first node and return it, so ``flow.start(a) >> b`` chains."""
+        if not isinstance(start, BaseNode):
+            raise TypeError(
+                f"{type(self).__name__} '{self.name}': the start must be a node (Node, Flow, ...), "
+                f"got {describe(start)}"
+            )
+        if start._is_async and not self._is_async:
+            raise RuntimeError(_needs_async_flow(self, start))
+        self.start_node = start
+        return start
+
+    def get_next_node(self, curr: BaseNode, action: Any) -> BaseNode | None:
+        """The successor of ``curr`` for ``action`` (``None`` or ``""`` mean ``"default"``).
+
+        Warns when ``curr`` has successors but none for ``action``; an action wired to ``None``
+        is a declared end and ends the flow silently.
+        """
+        key = action or "default"
+        successors = curr.successors
+        nxt = successors.get(key)
+        if nxt is None and successors and key not in successors:
+            warnings.warn(f"Flow ends: '{action}' not found in {list(successors)}", stacklevel=2)
+        return nxt
+
+    def post(self, shared: Any, prep_res: Any, exec_res: Any) -> Any:
+        """Return the last node's action (``exec_res``), so an outer flow can branch on it."""
+        return exec_res
+
+    def _exec_steps(
+        self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
+    ) -> Steps:
+        return (yield from self._orchestrate(shared, None, run, (*path, origin.name)))
+
+    def _orchestrate(
+        self, shared: Any, params: dict[str, Any] | None, run: Run, path: tuple[str, ...]
+    ) -> Steps:
+        """Run the graph once from the start node, with ``params`` (else a copy of the flow's)."""
+        origin = self.start_node
+        if origin is None:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' has no start node: pass one, as in "
+                f"{type(self).__name__}(start=node), or call flow.start(node)"
+            )
+        params = params or {**self.params}
+        emit = run.emit
+        max_steps = self.max_steps
+        taken = 0
+        action = None
+        while origin is not None:
+            if max_steps is not None:
+                if taken == max_steps:
+                    raise StepLimitError(self, origin, max_steps)
+                taken += 1
+            node = origin.__copy__()
+            node.set_params(params)
+            if node._is_async and not self._is_async:
+                raise RuntimeError(_needs_async_flow(self, origin))
+            action = yield from node._steps(shared, run, origin, path)
+            nxt = self.get_next_node(node, action)
+            if emit:
+                yield Event(run.count(), TRANSITION, origin, path, action, params, target=nxt)
+            origin = nxt
+        return action
+
+    def _batch_steps(
+        self,
+        shared: Any,
+        params: Mapping[str, Any],
+        run: Run,
+        origin: BaseNode,
+        path: tuple[str, ...],
+        index: int,
+        total: int,
+    ) -> Steps:
+        """One run of a batch flow's graph, for the ``index``-th param set."""
+        yield from self._orchestrate(shared, {**self.params, **params}, run, (*path, origin.name))
+        if run.emit:
+            yield Event(
+                run.count(), ITEM, origin, path, None, dict(params), item=index, total=total
+            )
+
+
+class BatchFlow(Flow):
+    """A flow whose ``prep`` returns a list of param dicts: the graph runs once per dict, in
+    order, with the flow's params updated by that dict. Returns ``None`` by default.
+    """
+
+    _prep_or_empty = True
+
+    def _exec_steps(
+        self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
+    ) -> Steps:
+        param_sets = _param_sets(self, prep_res)
+        total = len(param_sets)
+        for index, params in enumerate(param_sets):
+            yield from self._batch_steps(shared, params, run, origin, path, index, total)
+        return None
+
+
+class AsyncFlow(Flow, AsyncNode):
+    """A flow that awaits async nodes and runs plain nodes directly, in the same event loop.
+
+    Run it with ``await flow.run_async(shared)``; ``prep_async``/``post_async`` are its hooks.
+    """
+
+    async def post_async(self, shared: Any, prep_res: Any, exec_res: Any) -> Any:
+        """Return the last node's action (``exec_res``)."""
+        return exec_res
+
+
+class AsyncBatchFlow(AsyncFlow, BatchFlow):
+    """An async batch flow: the graph runs once per param dict, one run after another."""
+
+
+class AsyncParallelBatchFlow(AsyncFlow, BatchFlow):
+    """An async batch flow whose runs, one per param dict, go concurrently.
+
+    ``max_concurrency`` caps how many run at once (default: all). When one run fails, the others
+    are cancelled and awaited before the exception propagates.
+    """
+
+    def __init__(
+        self,
+        start: BaseNode | None = None,
+        *,
+        max_concurrency: int | None = None,
+        name: str | None = None,
+        max_steps: int | None = None,
+    ) -> None:
+        super().__init__(start, name=name, max_steps=max_steps)
+        self.max_concurrency = check_concurrency(self, max_concurrency)
+
+    def _exec_steps(
+        self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
+    ) -> Steps:
+        param_sets = _param_sets(self, prep_res)
+        total = len(param_sets)
+        all_steps = [
+            self._batch_steps(shared, params, run, origin, path, index, total)
+            for index, params in enumerate(param_sets)
+        ]
+        yield runners.gather(all_steps, run, self.max_concurrency)
+        return None
+
+
+def _needs_async_flow(flow: BaseNode, node: BaseNode) -> str:
+    return (
+        f"Use run_async. Node '{node.name}' is async ({type(node).__name__}), so "
+        f"{type(flow).__name__} '{flow.name}' cannot run it: use AsyncFlow and "
+        "await flow.run_async(shared)."
+    )
+
+
+def _param_sets(flow: BaseNode, prep_res: Any) -> list[Mapping[str, Any]]:
+    """The param dicts a batch flow's ``prep`` returned, checked."""
+    if isinstance(prep_res, (str, bytes, Mapping)) or not isinstance(prep_res, Iterable):
+        raise TypeError(
+            f"{type(flow).__name__} '{flow.name}': prep must return a list of param dicts "
+            f"(or None), got {describe(prep_res)}"
+        )
+    param_sets = list(prep_res)
+    for index, params in enumerate(param_sets):
+        if not isinstance(params, Mapping):
+            raise TypeError(
+                f"{type(flow).__name__} '{flow.name}': prep must return a list of param dicts; "
+                f"item {index} is {describe(params)}"
+            )
+    return param_sets

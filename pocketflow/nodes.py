@@ -1,0 +1,440 @@
+"""Nodes: the unit of work. ``prep`` reads ``shared``, ``exec`` computes, ``post`` writes back.
+
+Every node runs through one generator, :meth:`BaseNode._steps`, that calls the phases in order
+and yields an event at each boundary (when someone listens) and an awaitable wherever an async hook
+must be awaited. Variants override one hook: :meth:`BaseNode._exec_steps` (how ``exec`` runs:
+once, with retries, per batch item, concurrently, or, for a flow, as the orchestration of its
+nodes). The drivers in :mod:`pocketflow.runners` turn that generator into ``run``,
+``run_async``, ``steps`` and ``asteps``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import warnings
+from collections.abc import AsyncGenerator, Generator, Iterable
+from typing import Any, ClassVar, TypeVar
+
+from . import runners
+from .errors import add_note, describe
+from .events import ERROR, EXEC, FALLBACK, ITEM, POST, PREP, RETRY, START, Event, Run
+from .runners import Steps
+
+_N = TypeVar("_N", bound="BaseNode")
+
+__all__ = [
+    "AsyncBatchNode",
+    "AsyncNode",
+    "AsyncParallelBatchNode",
+    "BaseNode",
+    "BatchNode",
+    "Node",
+]
+
+
+class BaseNode:
+    """The smallest node: ``prep(shared) -> exec(prep_res) -> post(shared, prep_res, exec_res)``.
+
+    ``post`` returns the action that picks the next node in a flow (``None`` means
+    ``"default"``). Wire nodes with ``a >> b`` (the default action) or ``a - "action" >> b``.
+
+    >>> class Greet(BaseNode):
+    ...     def prep(self, shared):
+    ...         return shared["name"]
+    ...     def exec(self, name):
+    ...         return f"Hello, {name}!"
+    ...     def post(self, shared, prep_res, exec_res):
+    ...         shared["greeting"] = exec_res
+    >>> shared = {"name": "Ada"}
+    >>> Greet().run(shared)
+    >>> shared["greeting"]
+    'Hello, Ada!'
+    """
+
+    #: Whether the hooks are coroutines (``prep_async`` ...) that a run must await.
+    _is_async: ClassVar[bool] = False
+    #: Whether ``post`` receives ``prep(...) or []`` rather than what ``prep`` returned.
+    _prep_or_empty: ClassVar[bool] = False
+
+    def __init__(self, *, name: str | None = None) -> None:
+        self.params: dict[str, Any] = {}
+        self.successors: dict[str, BaseNode | None] = {}
+        if name is not None:
+            self.name = name
+
+    @property
+    def name(self) -> str:
+        """The name used in graphs, events, errors and traces (default: the class name)."""
+        return self.__dict__.get("_name") or type(self).__name__
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self.__dict__["_name"] = str(value)
+
+    def __repr__(self) -> str:
+        kind = type(self).__name__
+        return f"<{kind}>" if self.name == kind else f"<{kind} {self.name!r}>"
+
+    # -- wiring ---------------------------------------------------------------------------
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        """Replace the node's params (a flow calls this before each node runs)."""
+        self.params = params
+
+    def next(self, node: BaseNode | None, action: str = "default") -> Any:
+        """Wire ``node`` as the successor for ``action`` and return it.
+
+        ``None`` declares that the flow ends, silently, when ``post`` returns ``action``.
+        """
+        _check_action(self, action)
+        if node is not None and not isinstance(node, BaseNode):
+            raise TypeError(_not_a_node(self, action, node))
+        if action in self.successors:
+            warnings.warn(f"Overwriting successor for action '{action}'", stacklevel=2)
+        self.successors[action] = node
+        return node
+
+    def __rshift__(self, other: Any) -> Any:
+        return self.next(other)
+
+    def __sub__(self, action: Any) -> _Transition:
+        _check_action(self, action)
+        return _Transition(self, action)
+
+    def __copy__(self: _N) -> _N:
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    # -- the three phases -----------------------------------------------------------------
+
+    def prep(self, shared: Any) -> Any:
+        """Read what ``exec`` needs from ``shared``."""
+        return None
+
+    def exec(self, prep_res: Any) -> Any:
+        """Do the work; must not touch ``shared``."""
+        return None
+
+    def post(self, shared: Any, prep_res: Any, exec_res: Any) -> Any:
+        """Write results to ``shared`` and return the next action."""
+        return None
+
+    # -- running --------------------------------------------------------------------------
+
+    def run(self, shared: Any) -> Any:
+        """Run this node (or flow) on ``shared`` and return what ``post`` returned."""
+        if self.successors:
+            warnings.warn("Node won't run successors. Use Flow.", stacklevel=2)
+        return self._run(shared)
+
+    def _run(self, shared: Any) -> Any:
+        run = Run()
+        return runners.run_to_end(self._steps(shared, run, self, ()), run)
+
+    def steps(self, shared: Any) -> Generator[Event, None, Any]:
+        """Run step by step: a generator of the run's events.
+
+        The run advances only when the next event is asked for, so stopping pulling pauses it.
+        The generator returns the run's result, which is also the last ``post`` event's value.
+
+        >>> [event.kind for event in BaseNode().steps({})]
+        ['start', 'prep', 'exec', 'post']
+        """
+        if self._is_async:
+            raise RuntimeError(
+                f"'{self.name}' is async: step through it with `async for event in "
+                "node.asteps(shared)`."
+            )
+        run = Run(stepping=True)
+        return runners.iterate(self._steps(shared, run, self, ()), run)
+
+    def asteps(self, shared: Any) -> AsyncGenerator[Event, None]:
+        """Run step by step in the running event loop: an async generator of the run's events.
+
+        Works for sync and async nodes and flows. The run waits at each event until the next is
+        asked for; closing the generator cancels the run. The result is the last ``post`` event's
+        value.
+        """
+        run = Run(stepping=True)
+        return runners.iterate_async(self._steps(shared, run, self, ()), run)
+
+    def _steps(self, shared: Any, run: Run, origin: BaseNode, path: tuple[str, ...]) -> Steps:
+        """The run of this node: its phases in order, as a generator (see ``pocketflow.runners``).
+
+        ``self`` is the object that runs (a per-run copy inside a flow), ``origin`` the wired node
+        that events name, ``path`` the names of the enclosing flows.
+        """
+        emit = run.emit
+        hooks: Any = self
+        phase = PREP
+        try:
+            if emit:
+                yield Event(run.count(), START, origin, path, None, self.params)
+            if self._is_async:
+                prep_res = yield hooks.prep_async(shared)
+            else:
+                prep_res = self.prep(shared)
+            if self._prep_or_empty:
+                prep_res = prep_res or []
+            if emit:
+                yield Event(run.count(), PREP, origin, path, prep_res, self.params)
+            phase = EXEC
+            exec_res = yield from self._exec_steps(shared, prep_res, run, origin, path)
+            if emit:
+                yield Event(run.count(), EXEC, origin, path, exec_res, self.params)
+            phase = POST
+            if self._is_async:
+                action = yield hooks.post_async(shared, prep_res, exec_res)
+            else:
+                action = self.post(shared, prep_res, exec_res)
+            if emit:
+                yield Event(run.count(), POST, origin, path, action, self.params)
+            return action
+        except Exception as exc:
+            if run.error is not exc:  # report where it was raised, not again in each outer flow
+                run.error = exc
+                where = f" (in {' > '.join(path)})" if path else ""
+                add_note(exc, f"pocketflow: raised in {phase} of node '{origin.name}'{where}")
+                if emit:
+                    yield Event(run.count(), ERROR, origin, path, exc, self.params)
+            raise
+
+    def _exec_steps(
+        self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
+    ) -> Steps:
+        """How ``exec`` runs: here, once. Subclasses override this one hook."""
+        return self.exec(prep_res)
+        yield  # a generator, like every _exec_steps
+
+
+class Node(BaseNode):
+    """A node whose ``exec`` is retried: at most ``max_retries`` tries, ``wait`` seconds apart.
+
+    During each try ``self.cur_retry`` is the attempt index (from 0). When the last try fails,
+    ``exec_fallback(prep_res, exc)`` decides: its return value becomes ``exec_res``; by default
+    it re-raises.
+    """
+
+    def __init__(self, max_retries: int = 1, wait: float = 0, *, name: str | None = None) -> None:
+        super().__init__(name=name)
+        if not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': max_retries must be an integer >= 0 "
+                f"(the number of tries), got {describe(max_retries)}"
+            )
+        if not isinstance(wait, (int, float)) or wait < 0:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': wait must be a number of seconds >= 0, "
+                f"got {describe(wait)}"
+            )
+        self.max_retries = max_retries
+        self.wait = wait
+        self.cur_retry = 0
+
+    def exec_fallback(self, prep_res: Any, exc: Exception) -> Any:
+        """Called when every try of ``exec`` failed; return a result or raise (the default)."""
+        raise exc
+
+    def _exec_steps(
+        self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
+    ) -> Steps:
+        return (yield from self._attempts(prep_res, run, origin, path, None))
+
+    def _attempts(
+        self, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...], item: int | None
+    ) -> Steps:
+        """``exec`` with retries, then ``exec_fallback``: the result for one input."""
+        hooks: Any = self
+        max_retries = self.max_retries
+        for attempt in range(max_retries):
+            self.cur_retry = attempt
+            try:
+                if self._is_async:
+                    return (yield hooks.exec_async(prep_res))
+                return self.exec(prep_res)
+            except Exception as exc:
+                if attempt == max_retries - 1:
+                    if run.emit:
+                        yield Event(
+                            run.count(), FALLBACK, origin, path, exc, self.params, item=item, attempt=attempt
+                        )
+                    if self._is_async:
+                        return (yield hooks.exec_fallback_async(prep_res, exc))
+                    return self.exec_fallback(prep_res, exc)
+                if run.emit:
+                    yield Event(
+                        run.count(), RETRY, origin, path, exc, self.params, item=item, attempt=attempt
+                    )
+                if self.wait > 0:
+                    if self._is_async:
+                        yield asyncio.sleep(self.wait)
+                    else:
+                        time.sleep(self.wait)
+        return None
+
+
+class BatchNode(Node):
+    """A node whose ``prep`` returns items: ``exec`` runs once per item (with retries each),
+    and ``post`` receives the results in input order. ``None`` from ``prep`` means no items.
+    """
+
+    def _exec_steps(
+        self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
+    ) -> Steps:
+        items = _batch_items(self, prep_res)
+        total = len(items) if hasattr(items, "__len__") else None
+        results = []
+        for index, item in enumerate(items):
+            results.append((yield from self._item_steps(item, run, origin, path, index, total)))
+        return results
+
+    def _item_steps(
+        self,
+        item: Any,
+        run: Run,
+        origin: BaseNode,
+        path: tuple[str, ...],
+        index: int,
+        total: int | None,
+    ) -> Steps:
+        result = yield from self._attempts(item, run, origin, path, index)
+        if run.emit:
+            yield Event(
+                run.count(), ITEM, origin, path, result, self.params, item=index, total=total
+            )
+        return result
+
+
+class AsyncNode(Node):
+    """A node whose hooks are coroutines: ``prep_async``, ``exec_async``, ``post_async`` and
+    ``exec_fallback_async``. Run it with ``await node.run_async(shared)`` or in an ``AsyncFlow``.
+    """
+
+    _is_async = True
+
+    async def prep_async(self, shared: Any) -> Any:
+        """Read what ``exec_async`` needs from ``shared``."""
+        return None
+
+    async def exec_async(self, prep_res: Any) -> Any:
+        """Do the (awaitable) work; must not touch ``shared``."""
+        return None
+
+    async def exec_fallback_async(self, prep_res: Any, exc: Exception) -> Any:
+        """Called when every try of ``exec_async`` failed; return a result or raise."""
+        raise exc
+
+    async def post_async(self, shared: Any, prep_res: Any, exec_res: Any) -> Any:
+        """Write results to ``shared`` and return the next action."""
+        return None
+
+    async def run_async(self, shared: Any) -> Any:
+        """Run this node (or async flow) on ``shared``; return what ``post_async`` returned."""
+        if self.successors:
+            warnings.warn("Node won't run successors. Use AsyncFlow.", stacklevel=2)
+        return await self._run_async(shared)
+
+    async def _run_async(self, shared: Any) -> Any:
+        run = Run()
+        return await runners.run_to_end_async(self._steps(shared, run, self, ()), run)
+
+    def _run(self, shared: Any) -> Any:
+        raise RuntimeError("Use run_async.")
+
+
+class AsyncBatchNode(AsyncNode, BatchNode):
+    """An async batch node: items are awaited one after another, in order."""
+
+
+class AsyncParallelBatchNode(AsyncNode, BatchNode):
+    """An async batch node whose items run concurrently; results come back in input order.
+
+    ``max_concurrency`` caps how many items are in flight (default: all at once). Each item has
+    its own retry state (``cur_retry``): it runs on its own shallow copy of the node. When an
+    item fails, the others are cancelled and awaited before the exception propagates.
+    """
+
+    def __init__(
+        self,
+        max_retries: int = 1,
+        wait: float = 0,
+        *,
+        max_concurrency: int | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(max_retries, wait, name=name)
+        self.max_concurrency = check_concurrency(self, max_concurrency)
+
+    def _exec_steps(
+        self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
+    ) -> Steps:
+        items = list(_batch_items(self, prep_res))
+        total = len(items)
+        return (
+            yield runners.gather(
+                [
+                    self.__copy__()._item_steps(item, run, origin, path, index, total)
+                    for index, item in enumerate(items)
+                ],
+                run,
+                self.max_concurrency,
+            )
+        )
+
+
+class _Transition:
+    """The ``node - "action"`` half of ``node - "action" >> successor``."""
+
+    __slots__ = ("action", "source")
+
+    def __init__(self, source: BaseNode, action: str) -> None:
+        self.source = source
+        self.action = action
+
+    def __rshift__(self, other: Any) -> Any:
+        return self.source.next(other, self.action)
+
+    def __repr__(self) -> str:
+        return f"<{self.source.name} - {self.action!r}>"
+
+
+def check_concurrency(node: BaseNode, limit: int | None) -> int | None:
+    """Validate a ``max_concurrency`` argument."""
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        raise ValueError(
+            f"{type(node).__name__} '{node.name}': max_concurrency must be None (no limit) or an "
+            f"integer >= 1, got {describe(limit)}"
+        )
+    return limit
+
+
+def _check_action(node: BaseNode, action: Any) -> None:
+    if not isinstance(action, str):
+        raise TypeError(
+            f"Action must be a string: got {describe(action)} after node '{node.name}'"
+        )
+
+
+def _not_a_node(source: BaseNode, action: str, target: Any) -> str:
+    edge = f"'{source.name}'" + (f' - "{action}"' if action != "default" else "")
+    hint = ""
+    if isinstance(target, _Transition):
+        hint = f' (wire one edge per statement: {target.source.name} - "{target.action}" >> ...)'
+    return (
+        f"Cannot wire {edge} >> {describe(target)}: a successor must be a node (Node, Flow, ...) "
+        f"or None to end the flow there{hint}"
+    )
+
+
+def _batch_items(node: BaseNode, items: Any) -> Iterable[Any]:
+    """The items a batch ``prep`` returned: ``None`` means none; strings are refused."""
+    if items is None:
+        return ()
+    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+        raise TypeError(
+            f"{type(node).__name__} '{node.name}': prep must return an iterable of items "
+            f"(a list, say) or None, got {describe(items)}"
+        )
+    return items
