@@ -15,12 +15,20 @@ class StepLimitError(RuntimeError):
 
     def __init__(self, flow: BaseNode, node: BaseNode, max_steps: int) -> None:
         super().__init__(
-            f"Flow '{flow.name}' reached max_steps={max_steps} and stopped before running node "
+            f"{label(flow)} reached max_steps={max_steps} and stopped before running node "
             f"'{node.name}' again; does a loop in it never take its exit?"
         )
         self.flow = flow
         self.node = node
         self.max_steps = max_steps
+
+
+def label(node: BaseNode) -> str:
+    """``node`` for an error message: its library kind and its name, as ``BatchNode 'load'``."""
+    kind = next(
+        cls.__name__ for cls in type(node).__mro__ if cls.__module__.startswith("pocketflow.")
+    )
+    return f"{kind} '{node.name}'"
 
 
 def describe(value: Any) -> str:

@@ -58,7 +58,18 @@ class Event:
     flow emits an ``item`` event (``value`` ``None``, ``params`` the item's) after each run.
     """
 
-    __slots__ = ("attempt", "item", "kind", "node", "params", "path", "step", "target", "total", "value")
+    __slots__ = (
+        "attempt",
+        "item",
+        "kind",
+        "node",
+        "params",
+        "path",
+        "step",
+        "target",
+        "total",
+        "value",
+    )
 
     def __init__(
         self,

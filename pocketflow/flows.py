@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import runners
-from .errors import StepLimitError, describe
+from .errors import StepLimitError, describe, label
 from .events import ITEM, TRANSITION, Event, Run
 from .nodes import AsyncNode, BaseNode, check_concurrency
 from .runners import Steps
@@ -56,7 +56,7 @@ class Flow(BaseNode):
             not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1
         ):
             raise ValueError(
-                f"{type(self).__name__} '{self.name}': max_steps must be None (no limit) or an "
+                f"{label(self)}: max_steps must be None (no limit) or an "
                 f"integer >= 1, got {describe(max_steps)}"
             )
         self.max_steps = max_steps
@@ -65,8 +65,7 @@ class Flow(BaseNode):
         """Make ``start`` the first node and return it, so ``flow.start(a) >> b`` chains."""
         if not isinstance(start, BaseNode):
             raise TypeError(
-                f"{type(self).__name__} '{self.name}': the start must be a node (Node, Flow, ...), "
-                f"got {describe(start)}"
+                f"{label(self)}: the start must be a node (Node, Flow, ...), got {describe(start)}"
             )
         if start._is_async and not self._is_async:
             raise RuntimeError(_needs_async_flow(self, start))
@@ -102,7 +101,7 @@ class Flow(BaseNode):
         origin = self.start_node
         if origin is None:
             raise ValueError(
-                f"{type(self).__name__} '{self.name}' has no start node: pass one, as in "
+                f"{label(self)} has no start node: pass one, as in "
                 f"{type(self).__name__}(start=node), or call flow.start(node)"
             )
         params = params or {**self.params}
@@ -210,7 +209,7 @@ class AsyncParallelBatchFlow(AsyncFlow, BatchFlow):
 def _needs_async_flow(flow: BaseNode, node: BaseNode) -> str:
     return (
         f"Use run_async. Node '{node.name}' is async ({type(node).__name__}), so "
-        f"{type(flow).__name__} '{flow.name}' cannot run it: use AsyncFlow and "
+        f"{label(flow)} cannot run it: use AsyncFlow and "
         "await flow.run_async(shared)."
     )
 
@@ -219,14 +218,14 @@ def _param_sets(flow: BaseNode, prep_res: Any) -> list[Mapping[str, Any]]:
     """The param dicts a batch flow's ``prep`` returned, checked."""
     if isinstance(prep_res, (str, bytes, Mapping)) or not isinstance(prep_res, Iterable):
         raise TypeError(
-            f"{type(flow).__name__} '{flow.name}': prep must return a list of param dicts "
+            f"{label(flow)}: prep must return a list of param dicts "
             f"(or None), got {describe(prep_res)}"
         )
     param_sets = list(prep_res)
     for index, params in enumerate(param_sets):
         if not isinstance(params, Mapping):
             raise TypeError(
-                f"{type(flow).__name__} '{flow.name}': prep must return a list of param dicts; "
+                f"{label(flow)}: prep must return a list of param dicts; "
                 f"item {index} is {describe(params)}"
             )
     return param_sets

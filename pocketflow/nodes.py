@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import time
 import warnings
-from collections.abc import AsyncGenerator, Generator, Iterable
+from collections.abc import AsyncGenerator, Generator, Iterable, Sized
 from typing import Any, ClassVar, TypeVar
 
 from . import runners
-from .errors import add_note, describe
+from .errors import add_note, describe, label
 from .events import ERROR, EXEC, FALLBACK, ITEM, POST, PREP, RETRY, START, Event, Run
 from .runners import Steps
 
@@ -205,8 +205,8 @@ class BaseNode:
         self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
     ) -> Steps:
         """How ``exec`` runs: here, once. Subclasses override this one hook."""
+        yield from ()  # a generator, like every _exec_steps
         return self.exec(prep_res)
-        yield  # a generator, like every _exec_steps
 
 
 class Node(BaseNode):
@@ -221,13 +221,12 @@ class Node(BaseNode):
         super().__init__(name=name)
         if not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError(
-                f"{type(self).__name__} '{self.name}': max_retries must be an integer >= 0 "
+                f"{label(self)}: max_retries must be an integer >= 0 "
                 f"(the number of tries), got {describe(max_retries)}"
             )
         if not isinstance(wait, (int, float)) or wait < 0:
             raise ValueError(
-                f"{type(self).__name__} '{self.name}': wait must be a number of seconds >= 0, "
-                f"got {describe(wait)}"
+                f"{label(self)}: wait must be a number of seconds >= 0, got {describe(wait)}"
             )
         self.max_retries = max_retries
         self.wait = wait
@@ -258,14 +257,28 @@ class Node(BaseNode):
                 if attempt == max_retries - 1:
                     if run.emit:
                         yield Event(
-                            run.count(), FALLBACK, origin, path, exc, self.params, item=item, attempt=attempt
+                            run.count(),
+                            FALLBACK,
+                            origin,
+                            path,
+                            exc,
+                            self.params,
+                            item=item,
+                            attempt=attempt,
                         )
                     if self._is_async:
                         return (yield hooks.exec_fallback_async(prep_res, exc))
                     return self.exec_fallback(prep_res, exc)
                 if run.emit:
                     yield Event(
-                        run.count(), RETRY, origin, path, exc, self.params, item=item, attempt=attempt
+                        run.count(),
+                        RETRY,
+                        origin,
+                        path,
+                        exc,
+                        self.params,
+                        item=item,
+                        attempt=attempt,
                     )
                 if self.wait > 0:
                     if self._is_async:
@@ -284,7 +297,7 @@ class BatchNode(Node):
         self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
     ) -> Steps:
         items = _batch_items(self, prep_res)
-        total = len(items) if hasattr(items, "__len__") else None
+        total = len(items) if isinstance(items, Sized) else None
         results = []
         for index, item in enumerate(items):
             results.append((yield from self._item_steps(item, run, origin, path, index, total)))
@@ -404,7 +417,7 @@ def check_concurrency(node: BaseNode, limit: int | None) -> int | None:
     """Validate a ``max_concurrency`` argument."""
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
         raise ValueError(
-            f"{type(node).__name__} '{node.name}': max_concurrency must be None (no limit) or an "
+            f"{label(node)}: max_concurrency must be None (no limit) or an "
             f"integer >= 1, got {describe(limit)}"
         )
     return limit
@@ -412,9 +425,7 @@ def check_concurrency(node: BaseNode, limit: int | None) -> int | None:
 
 def _check_action(node: BaseNode, action: Any) -> None:
     if not isinstance(action, str):
-        raise TypeError(
-            f"Action must be a string: got {describe(action)} after node '{node.name}'"
-        )
+        raise TypeError(f"Action must be a string: got {describe(action)} after node '{node.name}'")
 
 
 def _not_a_node(source: BaseNode, action: str, target: Any) -> str:
@@ -434,7 +445,7 @@ def _batch_items(node: BaseNode, items: Any) -> Iterable[Any]:
         return ()
     if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
         raise TypeError(
-            f"{type(node).__name__} '{node.name}': prep must return an iterable of items "
+            f"{label(node)}: prep must return an iterable of items "
             f"(a list, say) or None, got {describe(items)}"
         )
     return items
