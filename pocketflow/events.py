@@ -12,12 +12,12 @@ import contextvars
 import itertools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 if TYPE_CHECKING:
     from .nodes import BaseNode
 
-__all__ = ["KINDS", "Event", "Observer", "observe"]
+__all__ = ["KINDS", "Event", "Observer", "make_event", "observe"]
 
 START: Final = "start"
 PREP: Final = "prep"
@@ -33,7 +33,7 @@ ERROR: Final = "error"
 KINDS: Final = (START, PREP, RETRY, FALLBACK, ITEM, EXEC, POST, TRANSITION, ERROR)
 
 
-class Event:
+class Event(NamedTuple):
     """One phase boundary of a run.
 
     ``kind`` is one of :data:`KINDS`. ``node`` is the wired node object (never the per-run copy a
@@ -58,46 +58,20 @@ class Event:
     flow emits an ``item`` event (``value`` ``None``, ``params`` the item's) after each run.
     """
 
-    __slots__ = (
-        "attempt",
-        "item",
-        "kind",
-        "node",
-        "params",
-        "path",
-        "step",
-        "target",
-        "total",
-        "value",
-    )
-
-    def __init__(
-        self,
-        step: int,
-        kind: str,
-        node: BaseNode,
-        path: tuple[str, ...],
-        value: Any = None,
-        params: dict[str, Any] | None = None,
-        item: int | None = None,
-        total: int | None = None,
-        attempt: int | None = None,
-        target: BaseNode | None = None,
-    ) -> None:
-        self.step = step
-        self.kind = kind
-        self.node = node
-        self.path = path
-        self.value = value
-        self.params = params
-        #: Which batch item (from 0) a ``retry``, ``fallback`` or ``item`` event is about.
-        self.item = item
-        #: How many items the batch has, when known.
-        self.total = total
-        #: Which try (from 0) of ``exec`` a ``retry`` or ``fallback`` event is about.
-        self.attempt = attempt
-        #: Where a ``transition`` leads (``None``: the flow ends).
-        self.target = target
+    step: int
+    kind: str
+    node: BaseNode
+    path: tuple[str, ...]
+    value: Any = None
+    params: dict[str, Any] | None = None
+    #: Which batch item (from 0) a ``retry``, ``fallback`` or ``item`` event is about.
+    item: int | None = None
+    #: How many items the batch has, when known.
+    total: int | None = None
+    #: Which try (from 0) of ``exec`` a ``retry`` or ``fallback`` event is about.
+    attempt: int | None = None
+    #: Where a ``transition`` leads (``None``: the flow ends).
+    target: BaseNode | None = None
 
     @property
     def node_name(self) -> str:
@@ -116,11 +90,24 @@ class Event:
         return f"<Event #{self.step} {self.kind} {where} value={self.value!r}{extra}>"
 
 
+# Runs build events as plain tuples of the fields, in order, and make Event objects only for
+# those who want them (see observe): a tuple costs a fraction of an object.
+_make_event = tuple.__new__
+
+
+def make_event(fields: tuple[Any, ...]) -> Event:
+    """The :class:`Event` for a tuple of its fields, as runs build them."""
+    return _make_event(Event, fields)
+
+
 #: Something that wants every event of a run.
 Observer = Callable[[Event], object]
 
 _OBSERVERS: contextvars.ContextVar[tuple[Observer, ...]] = contextvars.ContextVar(
     "pocketflow_observers", default=()
+)
+_RAW_SINKS: contextvars.ContextVar[tuple[Callable[[tuple[Any, ...]], object], ...]] = (
+    contextvars.ContextVar("pocketflow_raw_sinks", default=())
 )
 
 
@@ -137,25 +124,45 @@ def observe(*observers: Observer) -> Iterator[None]:
 
     Blocks nest, and the observers of enclosing blocks keep listening. Async runs and the tasks
     they start see the observers too. An exception raised by an observer propagates into the run.
+
+    An observer that records many events can skip the cost of an :class:`Event` object per event:
+    if it has a ``raw_sink`` attribute, that callable receives each event as the plain tuple of
+    its fields instead (:func:`make_event` turns one into an :class:`Event`). The trace recorder
+    does this, so its sink can be a ``list.append``.
     """
-    token = _OBSERVERS.set((*_OBSERVERS.get(), *observers))
+    cooked = tuple(o for o in observers if getattr(o, "raw_sink", None) is None)
+    raw = tuple(o.raw_sink for o in observers if getattr(o, "raw_sink", None) is not None)  # type: ignore[attr-defined]
+    token = _OBSERVERS.set((*_OBSERVERS.get(), *cooked))
+    raw_token = _RAW_SINKS.set((*_RAW_SINKS.get(), *raw))
     try:
         yield
     finally:
+        _RAW_SINKS.reset(raw_token)
         _OBSERVERS.reset(token)
 
 
 class Run:
     """The state of one top-level run: who listens, and the step counter."""
 
-    __slots__ = ("count", "emit", "error", "observers", "sink")
+    __slots__ = ("count", "emit", "error", "observers", "raw_sinks", "sink")
 
     def __init__(self, stepping: bool = False) -> None:
         self.observers = _OBSERVERS.get()
-        self.emit = stepping or bool(self.observers)
+        self.raw_sinks = _RAW_SINKS.get()
+        #: Whether the run makes events at all (nobody listening: it does not).
+        self.emit = stepping or bool(self.observers) or bool(self.raw_sinks)
         #: The next step number.
         self.count = itertools.count(1).__next__
         #: Where a stepping consumer waits for events (async runs only).
         self.sink: Callable[[Event], Any] | None = None
         #: The exception already reported by an ``error`` event.
         self.error: BaseException | None = None
+
+    def publish(self, fields: tuple[Any, ...]) -> Event:
+        """Hand one event, built as a tuple of its fields, to everyone listening."""
+        for raw_sink in self.raw_sinks:
+            raw_sink(fields)
+        event = _make_event(Event, fields)
+        for observer in self.observers:
+            observer(event)
+        return event

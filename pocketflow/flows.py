@@ -2,7 +2,7 @@
 
 A flow is itself a node whose ``exec`` phase is the orchestration: start at the start node, run
 a fresh shallow copy of it, follow the edge named by the action its ``post`` returned, and repeat
-until no edge leads on. :meth:`Flow._orchestrate` is that loop, the only one in the library; batch
+until no edge leads on. :meth:`Flow._exec_steps` is that loop, the only one in the library; batch
 and async flows reuse it and differ only in how many times, and how concurrently, they call it.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from . import runners
 from .errors import StepLimitError, describe, label
-from .events import ITEM, TRANSITION, Event, Run
+from .events import ITEM, TRANSITION, Run
 from .nodes import AsyncNode, BaseNode, check_concurrency
 from .runners import Steps
 
@@ -92,37 +92,46 @@ class Flow(BaseNode):
     def _exec_steps(
         self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
     ) -> Steps:
-        return (yield from self._orchestrate(shared, None, run, (*path, origin.name)))
-
-    def _orchestrate(
-        self, shared: Any, params: dict[str, Any] | None, run: Run, path: tuple[str, ...]
-    ) -> Steps:
-        """Run the graph once from the start node, with ``params`` (else a copy of the flow's)."""
-        origin = self.start_node
-        if origin is None:
+        """The orchestration: run the graph once from the start node, with a copy of the
+        flow's params. ``origin`` is the wired flow (``self`` may be its per-run copy).
+        """
+        path = (*path, origin.name)
+        current = self.start_node
+        if current is None:
             raise ValueError(
                 f"{label(self)} has no start node: pass one, as in "
                 f"{type(self).__name__}(start=node), or call flow.start(node)"
             )
-        params = params or {**self.params}
+        params = {**self.params}
         emit = run.emit
         max_steps = self.max_steps
         taken = 0
         action = None
-        while origin is not None:
+        while current is not None:
             if max_steps is not None:
                 if taken == max_steps:
-                    raise StepLimitError(self, origin, max_steps)
+                    raise StepLimitError(self, current, max_steps)
                 taken += 1
-            node = origin.__copy__()
+            node = current.__copy__()  # each run of a node gets a fresh shallow copy
             node.set_params(params)
             if node._is_async and not self._is_async:
-                raise RuntimeError(_needs_async_flow(self, origin))
-            action = yield from node._steps(shared, run, origin, path)
+                raise RuntimeError(_needs_async_flow(self, current))
+            action = yield from node._steps(shared, run, current, path)
             nxt = self.get_next_node(node, action)
             if emit:
-                yield Event(run.count(), TRANSITION, origin, path, action, params, target=nxt)
-            origin = nxt
+                yield (
+                    run.count(),
+                    TRANSITION,
+                    current,
+                    path,
+                    action,
+                    params,
+                    None,
+                    None,
+                    None,
+                    nxt,
+                )
+            current = nxt
         return action
 
     def _batch_steps(
@@ -136,11 +145,11 @@ class Flow(BaseNode):
         total: int,
     ) -> Steps:
         """One run of a batch flow's graph, for the ``index``-th param set."""
-        yield from self._orchestrate(shared, {**self.params, **params}, run, (*path, origin.name))
+        batch_run = self.__copy__()
+        batch_run.params = {**self.params, **params}
+        yield from Flow._exec_steps(batch_run, shared, None, run, origin, path)
         if run.emit:
-            yield Event(
-                run.count(), ITEM, origin, path, None, dict(params), item=index, total=total
-            )
+            yield (run.count(), ITEM, origin, path, None, dict(params), index, total, None, None)
 
 
 class BatchFlow(Flow):

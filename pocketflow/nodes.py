@@ -171,7 +171,7 @@ class BaseNode:
         phase = PREP
         try:
             if emit:
-                yield Event(run.count(), START, origin, path, None, self.params)
+                yield (run.count(), START, origin, path, None, self.params, None, None, None, None)
             if self._is_async:
                 prep_res = yield hooks.prep_async(shared)
             else:
@@ -179,18 +179,40 @@ class BaseNode:
             if self._prep_or_empty:
                 prep_res = prep_res or []
             if emit:
-                yield Event(run.count(), PREP, origin, path, prep_res, self.params)
+                yield (
+                    run.count(),
+                    PREP,
+                    origin,
+                    path,
+                    prep_res,
+                    self.params,
+                    None,
+                    None,
+                    None,
+                    None,
+                )
             phase = EXEC
             exec_res = yield from self._exec_steps(shared, prep_res, run, origin, path)
             if emit:
-                yield Event(run.count(), EXEC, origin, path, exec_res, self.params)
+                yield (
+                    run.count(),
+                    EXEC,
+                    origin,
+                    path,
+                    exec_res,
+                    self.params,
+                    None,
+                    None,
+                    None,
+                    None,
+                )
             phase = POST
             if self._is_async:
                 action = yield hooks.post_async(shared, prep_res, exec_res)
             else:
                 action = self.post(shared, prep_res, exec_res)
             if emit:
-                yield Event(run.count(), POST, origin, path, action, self.params)
+                yield (run.count(), POST, origin, path, action, self.params, None, None, None, None)
             return action
         except Exception as exc:
             if run.error is not exc:  # report where it was raised, not again in each outer flow
@@ -198,7 +220,18 @@ class BaseNode:
                 where = f" (in {' > '.join(path)})" if path else ""
                 add_note(exc, f"pocketflow: raised in {phase} of node '{origin.name}'{where}")
                 if emit:
-                    yield Event(run.count(), ERROR, origin, path, exc, self.params)
+                    yield (
+                        run.count(),
+                        ERROR,
+                        origin,
+                        path,
+                        exc,
+                        self.params,
+                        None,
+                        None,
+                        None,
+                        None,
+                    )
             raise
 
     def _exec_steps(
@@ -256,29 +289,33 @@ class Node(BaseNode):
             except Exception as exc:
                 if attempt == max_retries - 1:
                     if run.emit:
-                        yield Event(
+                        yield (
                             run.count(),
                             FALLBACK,
                             origin,
                             path,
                             exc,
                             self.params,
-                            item=item,
-                            attempt=attempt,
+                            item,
+                            None,
+                            attempt,
+                            None,
                         )
                     if self._is_async:
                         return (yield hooks.exec_fallback_async(prep_res, exc))
                     return self.exec_fallback(prep_res, exc)
                 if run.emit:
-                    yield Event(
+                    yield (
                         run.count(),
                         RETRY,
                         origin,
                         path,
                         exc,
                         self.params,
-                        item=item,
-                        attempt=attempt,
+                        item,
+                        None,
+                        attempt,
+                        None,
                     )
                 if self.wait > 0:
                     if self._is_async:
@@ -314,9 +351,7 @@ class BatchNode(Node):
     ) -> Steps:
         result = yield from self._attempts(item, run, origin, path, index)
         if run.emit:
-            yield Event(
-                run.count(), ITEM, origin, path, result, self.params, item=index, total=total
-            )
+            yield (run.count(), ITEM, origin, path, result, self.params, index, total, None, None)
         return result
 
 

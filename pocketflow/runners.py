@@ -1,10 +1,11 @@
 """Drivers: the few ways to consume a run's step generator.
 
-A node's run is a generator (see ``BaseNode._steps``) that yields two kinds of things: an
-:class:`~pocketflow.events.Event` at each phase boundary, and an awaitable whenever an async hook
-must be awaited. The orchestration lives in those generators, once; the drivers here only decide
-what happens to what is yielded: run to the end (sync or async), or hand each event to a consumer
-that pulls (a generator or an async generator), or run several generators concurrently.
+A node's run is a generator (see ``BaseNode._steps``) that yields two kinds of things: the fields
+of an :class:`~pocketflow.events.Event` (a plain tuple) at each phase boundary, and an awaitable
+whenever an async hook must be awaited. The orchestration lives in those generators, once; the
+drivers here only decide what happens to what is yielded: run to the end (sync or async), hand
+each event to a consumer that pulls (a generator or an async generator), or run several
+generators concurrently.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import Any
 
-from .events import Event, Run
+from .events import Event, Run, make_event
 
 __all__ = ["Steps", "gather", "iterate", "iterate_async", "run_to_end", "run_to_end_async"]
 
@@ -34,16 +35,22 @@ def _awaitable_in_sync_run(op: object) -> RuntimeError:
 
 def run_to_end(steps: Steps, run: Run) -> Any:
     """Drive ``steps`` to its end synchronously, notifying observers; return the result."""
+    raw_sinks = run.raw_sinks
     observers = run.observers
     while True:
         try:
             op = next(steps)
         except StopIteration as stop:
             return stop.value
-        if type(op) is not Event:
+        if type(op) is not tuple:
             raise _awaitable_in_sync_run(op)
-        for observer in observers:
-            observer(op)
+        # run.publish(op), inlined: this loop is the hot path of an observed run
+        for raw_sink in raw_sinks:
+            raw_sink(op)
+        if observers:
+            event = make_event(op)
+            for observer in observers:
+                observer(event)
 
 
 def iterate(steps: Steps, run: Run) -> Generator[Event, None, Any]:
@@ -53,11 +60,9 @@ def iterate(steps: Steps, run: Run) -> Generator[Event, None, Any]:
             op = next(steps)
         except StopIteration as stop:
             return stop.value
-        if type(op) is not Event:
+        if type(op) is not tuple:
             raise _awaitable_in_sync_run(op)
-        for observer in run.observers:
-            observer(op)
-        yield op
+        yield run.publish(op)
 
 
 async def run_to_end_async(steps: Steps, run: Run) -> Any:
@@ -66,7 +71,9 @@ async def run_to_end_async(steps: Steps, run: Run) -> Any:
     Events go to the observers and, when the run has a ``sink`` (a consumer stepping through
     it), are awaited there, which is how an async run pauses between two events.
     """
+    raw_sinks = run.raw_sinks
     observers = run.observers
+    sink = run.sink
     value: Any = None
     error: BaseException | None = None
     while True:
@@ -75,11 +82,15 @@ async def run_to_end_async(steps: Steps, run: Run) -> Any:
         except StopIteration as stop:
             return stop.value
         value = error = None
-        if type(op) is Event:
-            for observer in observers:
-                observer(op)
-            if run.sink is not None:
-                await run.sink(op)
+        if type(op) is tuple:
+            for raw_sink in raw_sinks:
+                raw_sink(op)
+            if observers or sink is not None:
+                event = make_event(op)
+                for observer in observers:
+                    observer(event)
+                if sink is not None:
+                    await sink(event)
         else:
             try:
                 value = await op

@@ -19,6 +19,7 @@ from pocketflow import (
     Node,
     observe,
 )
+from pocketflow.events import Run, make_event
 
 
 def summary(events: list[Event]) -> list[str]:
@@ -402,17 +403,44 @@ def test_observe_blocks_nest_and_end() -> None:
     assert outer == inner * 2
 
 
-def test_no_observer_means_no_event_is_made(monkeypatch: pytest.MonkeyPatch) -> None:
-    made: list[str] = []
-    original_init = Event.__init__
-
-    def counting_init(self: Event, *args: Any, **kwargs: Any) -> None:
-        made.append(args[1])
-        original_init(self, *args, **kwargs)
-
-    monkeypatch.setattr(Event, "__init__", counting_init)
-    nested_flow().run({"items": [1, 2]})
-    assert made == []
+def test_no_observer_means_no_event_is_made() -> None:
+    flow = nested_flow()
+    quiet = Run()
+    assert quiet.emit is False
+    assert list(flow._steps({"items": [1, 2]}, quiet, flow, ())) == []
     with observe(lambda event: None):
+        listened = Run()
+    assert listened.emit is True
+    assert len(list(flow._steps({"items": [1, 2]}, listened, flow, ()))) == len(NESTED_EVENTS)
+
+
+class RawRecorder:
+    """An observer that takes events as plain tuples."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[Any, ...]] = []
+        self.raw_sink = self.rows.append
+
+    def __call__(self, event: Event) -> None:
+        raise AssertionError("a raw observer is never called with Event objects")
+
+
+def test_raw_observers_get_tuples_that_make_the_same_events() -> None:
+    raw = RawRecorder()
+    cooked: list[Event] = []
+    with observe(raw, cooked.append):
         nested_flow().run({"items": [1, 2]})
-    assert len(made) == len(NESTED_EVENTS)
+    assert all(type(row) is tuple for row in raw.rows)
+    assert [make_event(row) for row in raw.rows] == cooked
+    assert summary(cooked) == NESTED_EVENTS
+
+
+def test_raw_observers_see_async_runs() -> None:
+    raw = RawRecorder()
+
+    async def main() -> None:
+        with observe(raw):
+            await AsyncFlow(start=Fetch(name="fetch")).run_async({"query": "q"})
+
+    asyncio.run(main())
+    assert [make_event(row).kind for row in raw.rows][2:6] == ["start", "prep", "exec", "post"]
