@@ -103,7 +103,7 @@ class Flow(BaseNode):
                 f"{type(self).__name__}(start=node), or call flow.start(node)"
             )
         params = {**self.params}
-        emit = run.emit
+        emit, count = run.emit, run.count
         max_steps = self.max_steps
         taken = 0
         action = None
@@ -119,18 +119,7 @@ class Flow(BaseNode):
             action = yield from node._steps(shared, run, current, path)
             nxt = self.get_next_node(node, action)
             if emit:
-                yield (
-                    run.count(),
-                    TRANSITION,
-                    current,
-                    path,
-                    action,
-                    params,
-                    None,
-                    None,
-                    None,
-                    nxt,
-                )
+                yield (count(), TRANSITION, current, path, action, params, None, None, None, nxt)
             current = nxt
         return action
 
@@ -149,7 +138,8 @@ class Flow(BaseNode):
         batch_run.params = {**self.params, **params}
         yield from Flow._exec_steps(batch_run, shared, None, run, origin, path)
         if run.emit:
-            yield (run.count(), ITEM, origin, path, None, dict(params), index, total, None, None)
+            detail = (index, total, None, None)
+            yield (run.count(), ITEM, origin, path, None, dict(params), *detail)
 
 
 class BatchFlow(Flow):

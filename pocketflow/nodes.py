@@ -166,12 +166,12 @@ class BaseNode:
         ``self`` is the object that runs (a per-run copy inside a flow), ``origin`` the wired node
         that events name, ``path`` the names of the enclosing flows.
         """
-        emit = run.emit
+        emit, count, params = run.emit, run.count, self.params
         hooks: Any = self
         phase = PREP
         try:
             if emit:
-                yield (run.count(), START, origin, path, None, self.params, None, None, None, None)
+                yield (count(), START, origin, path, None, params, None, None, None, None)
             if self._is_async:
                 prep_res = yield hooks.prep_async(shared)
             else:
@@ -179,40 +179,18 @@ class BaseNode:
             if self._prep_or_empty:
                 prep_res = prep_res or []
             if emit:
-                yield (
-                    run.count(),
-                    PREP,
-                    origin,
-                    path,
-                    prep_res,
-                    self.params,
-                    None,
-                    None,
-                    None,
-                    None,
-                )
+                yield (count(), PREP, origin, path, prep_res, params, None, None, None, None)
             phase = EXEC
             exec_res = yield from self._exec_steps(shared, prep_res, run, origin, path)
             if emit:
-                yield (
-                    run.count(),
-                    EXEC,
-                    origin,
-                    path,
-                    exec_res,
-                    self.params,
-                    None,
-                    None,
-                    None,
-                    None,
-                )
+                yield (count(), EXEC, origin, path, exec_res, params, None, None, None, None)
             phase = POST
             if self._is_async:
                 action = yield hooks.post_async(shared, prep_res, exec_res)
             else:
                 action = self.post(shared, prep_res, exec_res)
             if emit:
-                yield (run.count(), POST, origin, path, action, self.params, None, None, None, None)
+                yield (count(), POST, origin, path, action, params, None, None, None, None)
             return action
         except Exception as exc:
             if run.error is not exc:  # report where it was raised, not again in each outer flow
@@ -220,18 +198,7 @@ class BaseNode:
                 where = f" (in {' > '.join(path)})" if path else ""
                 add_note(exc, f"pocketflow: raised in {phase} of node '{origin.name}'{where}")
                 if emit:
-                    yield (
-                        run.count(),
-                        ERROR,
-                        origin,
-                        path,
-                        exc,
-                        self.params,
-                        None,
-                        None,
-                        None,
-                        None,
-                    )
+                    yield (count(), ERROR, origin, path, exc, params, None, None, None, None)
             raise
 
     def _exec_steps(
@@ -289,34 +256,14 @@ class Node(BaseNode):
             except Exception as exc:
                 if attempt == max_retries - 1:
                     if run.emit:
-                        yield (
-                            run.count(),
-                            FALLBACK,
-                            origin,
-                            path,
-                            exc,
-                            self.params,
-                            item,
-                            None,
-                            attempt,
-                            None,
-                        )
+                        detail = (item, None, attempt, None)
+                        yield (run.count(), FALLBACK, origin, path, exc, self.params, *detail)
                     if self._is_async:
                         return (yield hooks.exec_fallback_async(prep_res, exc))
                     return self.exec_fallback(prep_res, exc)
                 if run.emit:
-                    yield (
-                        run.count(),
-                        RETRY,
-                        origin,
-                        path,
-                        exc,
-                        self.params,
-                        item,
-                        None,
-                        attempt,
-                        None,
-                    )
+                    detail = (item, None, attempt, None)
+                    yield (run.count(), RETRY, origin, path, exc, self.params, *detail)
                 if self.wait > 0:
                     if self._is_async:
                         yield asyncio.sleep(self.wait)
@@ -351,7 +298,8 @@ class BatchNode(Node):
     ) -> Steps:
         result = yield from self._attempts(item, run, origin, path, index)
         if run.emit:
-            yield (run.count(), ITEM, origin, path, result, self.params, index, total, None, None)
+            detail = (index, total, None, None)
+            yield (run.count(), ITEM, origin, path, result, self.params, *detail)
         return result
 
 
