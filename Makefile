@@ -1,0 +1,65 @@
+# The two commands a newcomer needs: `make lab` and `make test`.
+#
+# Both create (once) and reuse the virtual environment $(VENV) with a Python >= 3.10, and
+# re-install the project into it only when pyproject.toml changes.
+#
+#   make lab                     start JupyterLab on notebooks/
+#   make lab LAB_ARGS=--port=9999
+#   make test                    system packages, ruff, mypy, then pytest on tests/
+#   make test PYTEST_ARGS="-k stepper -x"
+#   make PYTHON=python3.12 ...   choose the interpreter used to create $(VENV)
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PYTHON ?=
+PYTEST_ARGS ?=
+# No browser to open without a display. Jupyter refuses to run as root unless told it may,
+# so that flag is kept apart from LAB_ARGS and survives overriding it.
+LAB_ARGS ?= $(if $(DISPLAY),,--no-browser)
+LAB_ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+BIN := $(VENV)/bin
+
+.PHONY: help lab test lint typecheck pytest system-deps clean
+
+help:
+	@echo "make lab    start JupyterLab on notebooks/ (LAB_ARGS=... for extra options)"
+	@echo "make test   system packages, ruff, mypy and pytest (PYTEST_ARGS=... for pytest)"
+	@echo "make clean  remove $(VENV)"
+
+$(BIN)/python:
+	@interpreter=$$(PYTHON="$(PYTHON)" bash scripts/find_python.sh) && \
+	echo "creating $(VENV) with $$interpreter" && \
+	"$$interpreter" -m venv "$(VENV)"
+
+# One stamp per install flavour; each is redone only when pyproject.toml is newer than it.
+$(VENV)/.installed-lab: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --editable .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --editable '.[test]'
+	@touch $@
+
+lab: $(VENV)/.installed-lab
+	$(BIN)/jupyter lab notebooks/ $(LAB_ROOT_ARGS) $(LAB_ARGS)
+
+system-deps:
+	bash scripts/system_deps.sh
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy
+
+pytest: $(VENV)/.installed-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Prerequisites of a rule run left to right (and in parallel only under -j).
+test: $(VENV)/.installed-test system-deps lint typecheck pytest
+
+clean:
+	rm -rf "$(VENV)"
