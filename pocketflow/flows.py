@@ -15,8 +15,8 @@ from typing import Any
 from . import runners
 from .errors import StepLimitError, describe, label
 from .events import ITEM, TRANSITION, Run
-from .nodes import AsyncNode, BaseNode, check_concurrency
-from .runners import Steps
+from .nodes import AsyncNode, BaseNode, _await, check_concurrency
+from .runners import Steps, awaits
 
 __all__ = ["AsyncBatchFlow", "AsyncFlow", "AsyncParallelBatchFlow", "BatchFlow", "Flow"]
 
@@ -89,6 +89,7 @@ class Flow(BaseNode):
         """Return the last node's action (``exec_res``), so an outer flow can branch on it."""
         return exec_res
 
+    @awaits
     def _exec_steps(
         self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
     ) -> Steps:
@@ -123,6 +124,7 @@ class Flow(BaseNode):
             current = nxt
         return action
 
+    @awaits
     def _batch_steps(
         self,
         shared: Any,
@@ -149,6 +151,7 @@ class BatchFlow(Flow):
 
     _prep_or_empty = True
 
+    @awaits
     def _exec_steps(
         self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
     ) -> Steps:
@@ -192,6 +195,7 @@ class AsyncParallelBatchFlow(AsyncFlow, BatchFlow):
         super().__init__(start, name=name, max_steps=max_steps)
         self.max_concurrency = check_concurrency(self, max_concurrency)
 
+    @awaits
     def _exec_steps(
         self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
     ) -> Steps:
@@ -201,7 +205,7 @@ class AsyncParallelBatchFlow(AsyncFlow, BatchFlow):
             self._batch_steps(shared, params, run, origin, path, index, total)
             for index, params in enumerate(param_sets)
         ]
-        yield runners.gather(all_steps, run, self.max_concurrency)
+        yield from _await(runners.gather(all_steps, run, self.max_concurrency))
         return None
 
 

@@ -13,15 +13,16 @@ from __future__ import annotations
 import asyncio
 import time
 import warnings
-from collections.abc import AsyncGenerator, Generator, Iterable, Sized
+from collections.abc import AsyncGenerator, Awaitable, Generator, Iterable, Sized
 from typing import Any, ClassVar, TypeVar
 
 from . import runners
 from .errors import add_note, describe, label
 from .events import ERROR, EXEC, FALLBACK, ITEM, POST, PREP, RETRY, START, Event, Run
-from .runners import Steps
+from .runners import Steps, awaits
 
 _N = TypeVar("_N", bound="BaseNode")
+_T = TypeVar("_T")
 
 __all__ = [
     "AsyncBatchNode",
@@ -160,6 +161,7 @@ class BaseNode:
         run = Run(stepping=True)
         return runners.iterate_async(self._steps(shared, run, self, ()), run)
 
+    @awaits
     def _steps(self, shared: Any, run: Run, origin: BaseNode, path: tuple[str, ...]) -> Steps:
         """The run of this node: its phases in order, as a generator (see ``pocketflow.runners``).
 
@@ -173,7 +175,7 @@ class BaseNode:
             if emit:
                 yield (count(), START, origin, path, None, params, None, None, None, None)
             if self._is_async:
-                prep_res = yield hooks.prep_async(shared)
+                prep_res = yield from hooks.prep_async(shared)
             else:
                 prep_res = self.prep(shared)
             if self._prep_or_empty:
@@ -186,7 +188,7 @@ class BaseNode:
                 yield (count(), EXEC, origin, path, exec_res, params, None, None, None, None)
             phase = POST
             if self._is_async:
-                action = yield hooks.post_async(shared, prep_res, exec_res)
+                action = yield from hooks.post_async(shared, prep_res, exec_res)
             else:
                 action = self.post(shared, prep_res, exec_res)
             if emit:
@@ -201,6 +203,7 @@ class BaseNode:
                     yield (count(), ERROR, origin, path, exc, params, None, None, None, None)
             raise
 
+    @awaits
     def _exec_steps(
         self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
     ) -> Steps:
@@ -216,6 +219,10 @@ class Node(BaseNode):
     ``exec_fallback(prep_res, exc)`` decides: its return value becomes ``exec_res``; by default
     it re-raises.
     """
+
+    #: Whether a retry runs on a copy of the node, so that concurrent items (which share the node
+    #: while on their first try, when ``cur_retry`` is 0 for all) each count their own retries.
+    _retries_on_copy: ClassVar[bool] = False
 
     def __init__(self, max_retries: int = 1, wait: float = 0, *, name: str | None = None) -> None:
         super().__init__(name=name)
@@ -236,37 +243,41 @@ class Node(BaseNode):
         """Called when every try of ``exec`` failed; return a result or raise (the default)."""
         raise exc
 
+    @awaits
     def _exec_steps(
         self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
     ) -> Steps:
         return (yield from self._attempts(prep_res, run, origin, path, None))
 
+    @awaits
     def _attempts(
         self, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...], item: int | None
     ) -> Steps:
         """``exec`` with retries, then ``exec_fallback``: the result for one input."""
-        hooks: Any = self
+        node: Any = self  # whose exec runs; a concurrent batch item retries on a copy of its own
         max_retries = self.max_retries
         for attempt in range(max_retries):
-            self.cur_retry = attempt
+            node.cur_retry = attempt
             try:
                 if self._is_async:
-                    return (yield hooks.exec_async(prep_res))
-                return self.exec(prep_res)
+                    return (yield from node.exec_async(prep_res))
+                return node.exec(prep_res)
             except Exception as exc:
                 if attempt == max_retries - 1:
                     if run.emit:
                         detail = (item, None, attempt, None)
                         yield (run.count(), FALLBACK, origin, path, exc, self.params, *detail)
                     if self._is_async:
-                        return (yield hooks.exec_fallback_async(prep_res, exc))
-                    return self.exec_fallback(prep_res, exc)
+                        return (yield from node.exec_fallback_async(prep_res, exc))
+                    return node.exec_fallback(prep_res, exc)
                 if run.emit:
                     detail = (item, None, attempt, None)
                     yield (run.count(), RETRY, origin, path, exc, self.params, *detail)
+                if self._retries_on_copy and node is self:
+                    node = self.__copy__()
                 if self.wait > 0:
                     if self._is_async:
-                        yield asyncio.sleep(self.wait)
+                        yield from _sleep(self.wait)
                     else:
                         time.sleep(self.wait)
         return None
@@ -277,6 +288,7 @@ class BatchNode(Node):
     and ``post`` receives the results in input order. ``None`` from ``prep`` means no items.
     """
 
+    @awaits
     def _exec_steps(
         self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
     ) -> Steps:
@@ -287,6 +299,7 @@ class BatchNode(Node):
             results.append((yield from self._item_steps(item, run, origin, path, index, total)))
         return results
 
+    @awaits
     def _item_steps(
         self,
         item: Any,
@@ -348,9 +361,12 @@ class AsyncParallelBatchNode(AsyncNode, BatchNode):
     """An async batch node whose items run concurrently; results come back in input order.
 
     ``max_concurrency`` caps how many items are in flight (default: all at once). Each item has
-    its own retry state (``cur_retry``): it runs on its own shallow copy of the node. When an
-    item fails, the others are cancelled and awaited before the exception propagates.
+    its own retry state: an item that retries does so on its own shallow copy of the node, so
+    ``self.cur_retry`` in ``exec_async`` is that item's try. When an item fails, the others are
+    cancelled and awaited before the exception propagates.
     """
+
+    _retries_on_copy = True
 
     def __init__(
         self,
@@ -363,21 +379,22 @@ class AsyncParallelBatchNode(AsyncNode, BatchNode):
         super().__init__(max_retries, wait, name=name)
         self.max_concurrency = check_concurrency(self, max_concurrency)
 
+    @awaits
     def _exec_steps(
         self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
     ) -> Steps:
         items = list(_batch_items(self, prep_res))
         total = len(items)
-        return (
-            yield runners.gather(
-                [
-                    self.__copy__()._item_steps(item, run, origin, path, index, total)
-                    for index, item in enumerate(items)
-                ],
-                run,
-                self.max_concurrency,
-            )
-        )
+        if run.emit:
+            all_steps = [
+                self._item_steps(item, run, origin, path, index, total)
+                for index, item in enumerate(items)
+            ]
+        else:  # nobody listens: skip the layer that only reports the item
+            all_steps = [
+                self._attempts(item, run, origin, path, index) for index, item in enumerate(items)
+            ]
+        return (yield from _await(runners.gather(all_steps, run, self.max_concurrency)))
 
 
 class _Transition:
@@ -394,6 +411,15 @@ class _Transition:
 
     def __repr__(self) -> str:
         return f"<{self.source.name} - {self.action!r}>"
+
+
+def _await(awaitable: Awaitable[_T]) -> Generator[Any, Any, _T]:
+    """``awaitable`` for ``yield from`` in a step generator (see :func:`runners.awaits`)."""
+    return awaitable  # type: ignore[return-value]
+
+
+def _sleep(seconds: float) -> Generator[Any, Any, None]:
+    return _await(asyncio.sleep(seconds))
 
 
 def check_concurrency(node: BaseNode, limit: int | None) -> int | None:

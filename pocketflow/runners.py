@@ -1,26 +1,48 @@
 """Drivers: the few ways to consume a run's step generator.
 
 A node's run is a generator (see ``BaseNode._steps``) that yields two kinds of things: the fields
-of an :class:`~pocketflow.events.Event` (a plain tuple) at each phase boundary, and an awaitable
-whenever an async hook must be awaited. The orchestration lives in those generators, once; the
-drivers here only decide what happens to what is yielded: run to the end (sync or async), hand
-each event to a consumer that pulls (a generator or an async generator), or run several
-generators concurrently.
+of an :class:`~pocketflow.events.Event` (a plain tuple) at each phase boundary and, in an async
+run, whatever the async hooks it awaits yield to the event loop. The orchestration lives in
+those generators, once; the drivers here only decide what happens to what is yielded: run to
+the end (sync or async), hand each event to a consumer that pulls (a generator or an async
+generator), or run several generators concurrently.
 """
 
 from __future__ import annotations
 
 import asyncio
+import types
 from collections import deque
-from collections.abc import AsyncGenerator, Generator, Sequence
-from typing import Any
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Sequence
+from typing import Any, TypeVar, cast
 
 from .events import Event, Run, make_event
 
-__all__ = ["Steps", "gather", "iterate", "iterate_async", "run_to_end", "run_to_end_async"]
+__all__ = [
+    "Steps",
+    "awaits",
+    "gather",
+    "iterate",
+    "iterate_async",
+    "run_to_end",
+    "run_to_end_async",
+]
 
 #: A run's step generator: yields events and awaitables, returns the run's result.
 Steps = Generator[Any, Any, Any]
+
+_F = TypeVar("_F", bound=Callable[..., Steps])
+
+
+def awaits(func: _F) -> _F:
+    """Mark a step-generator function that awaits hooks with ``yield from hook(...)``.
+
+    Python lets a generator ``yield from`` a native coroutine only when the generator is marked
+    as an iterable coroutine (what :func:`types.coroutine` does); the coroutine then runs inside
+    the generator, and only what it yields to the event loop travels up to the driver. The
+    generator is still an ordinary generator for the synchronous drivers.
+    """
+    return cast(_F, types.coroutine(func))
 
 
 def _awaitable_in_sync_run(op: object) -> RuntimeError:
@@ -66,11 +88,23 @@ def iterate(steps: Steps, run: Run) -> Generator[Event, None, Any]:
 
 
 async def run_to_end_async(steps: Steps, run: Run) -> Any:
-    """Drive ``steps`` to its end, awaiting what it yields to await; return the result.
+    """Drive ``steps`` to its end in the running event loop; return the result.
 
     Events go to the observers and, when the run has a ``sink`` (a consumer stepping through
     it), are awaited there, which is how an async run pauses between two events.
     """
+    if run.emit:
+        return await _drive(steps, run)
+    # Nobody listens, so ``steps`` yields only what the hooks it awaits yield to the event loop:
+    # it is awaited as it is (see ``awaits``), with no loop of ours in between.
+    return await cast(Awaitable[Any], steps)
+
+
+@types.coroutine
+def _drive(steps: Steps, run: Run) -> Steps:
+    # The step generator awaits async hooks itself (``yield from hook().__await__()``), so what
+    # reaches this loop is either an event (a tuple) or what an awaited hook yields to the event
+    # loop (a future, or None for a bare yield): that goes on to the task running us.
     raw_sinks = run.raw_sinks
     observers = run.observers
     sink = run.sink
@@ -90,11 +124,11 @@ async def run_to_end_async(steps: Steps, run: Run) -> Any:
                 for observer in observers:
                     observer(event)
                 if sink is not None:
-                    await sink(event)
+                    yield from sink(event).__await__()
         else:
             try:
-                value = await op
-            except BaseException as exc:  # handed back to the generator, which decides
+                value = yield op
+            except BaseException as exc:  # thrown in by the task (a cancellation): pass it down
                 error = exc
 
 
@@ -104,25 +138,30 @@ async def gather(all_steps: Sequence[Steps], run: Run, limit: int | None) -> lis
     When one fails, the others are cancelled and awaited before the exception propagates, so no
     task outlives the call. Cancelling the call cancels them all the same way.
     """
+    if limit is None or limit >= len(all_steps):
+        tasks = [asyncio.ensure_future(run_to_end_async(steps, run)) for steps in all_steps]
+        return await _all_or_none(tasks)
+
     results: list[Any] = [None] * len(all_steps)
-    if not all_steps:
-        return results
     queue = iter(enumerate(all_steps))
 
-    async def worker() -> None:
+    async def worker() -> None:  # takes the next generator as soon as its last one is done
         for index, steps in queue:
             results[index] = await run_to_end_async(steps, run)
 
-    count = len(all_steps) if limit is None else min(limit, len(all_steps))
-    workers = [asyncio.ensure_future(worker()) for _ in range(count)]
-    try:
-        await asyncio.gather(*workers)
-    except BaseException:
-        for task in workers:
-            task.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
-        raise
+    await _all_or_none([asyncio.ensure_future(worker()) for _ in range(limit)])
     return results
+
+
+async def _all_or_none(tasks: Sequence[asyncio.Future[Any]]) -> list[Any]:
+    """Await every task; if one fails (or the wait is cancelled), cancel and await the rest."""
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 class _Handover:
