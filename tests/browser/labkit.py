@@ -1,0 +1,654 @@
+"""Drive JupyterLab in Chromium: start and stop a server, open and run notebooks, inspect outputs.
+
+Loaded by ``conftest.py`` (not imported by test files) and handed to tests through fixtures.
+
+Two parts:
+
+- Server processes: :func:`start_lab_server` runs ``jupyter lab`` isolated in a temporary
+  directory (settings, workspaces, runtime and config files all live there) and
+  :func:`stop_process_group` ends it. :func:`wait_for_server` polls ``/api/status``.
+- :class:`JupyterLabPage`: a page object over one Playwright page. It opens a notebook, runs all
+  its cells, and reports what a reader would see go wrong: error outputs, graphs that did not
+  render, widgets that show a placeholder instead of a view. Locators scoped to one cell
+  (:meth:`JupyterLabPage.cell`, :meth:`JupyterLabPage.output_of_cell`) are the hooks for tests that
+  click widgets.
+
+Error outputs look exactly like ``stderr`` text in the DOM (both are rendered with the mime type
+``application/vnd.jupyter.stderr``), so :meth:`JupyterLabPage.cell_errors` reads output types and
+cell tags from the notebook model through ``window.jupyterapp``, which the server exposes when
+started with ``--LabApp.expose_app_in_browser=True`` (as :func:`start_lab_server` does).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from playwright.sync_api import Locator, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+# Chromium flags: root needs --no-sandbox; the rest keep a headless run offline and quiet.
+CHROMIUM_ARGS: tuple[str, ...] = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+)
+
+VIEWPORT: dict[str, int] = {"width": 1280, "height": 900}
+
+# User settings written before the server starts: no news or update prompts, and every cell kept
+# in the DOM (JupyterLab otherwise virtualises cells that are scrolled out of view).
+LAB_USER_SETTINGS: dict[str, dict[str, Any]] = {
+    "@jupyterlab/apputils-extension/notification": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+}
+
+# Server options that keep JupyterLab from reaching the network on its own.
+LAB_OFFLINE_ARGS: tuple[str, ...] = (
+    "--LabApp.news_url=None",
+    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    "--LabApp.extension_manager=readonly",
+)
+
+SERVER_START_TIMEOUT = 90.0
+SERVER_STOP_TIMEOUT = 15.0
+
+
+# --------------------------------------------------------------------------------------------
+# Server processes
+# --------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def isolated_jupyter_env(home: Path) -> dict[str, str]:
+    """Environment for a Jupyter server whose settings and state all live under ``home``.
+
+    User settings are seeded with :data:`LAB_USER_SETTINGS`.
+    """
+    dirs = {
+        "JUPYTERLAB_SETTINGS_DIR": home / "lab-user-settings",
+        "JUPYTERLAB_WORKSPACES_DIR": home / "lab-workspaces",
+        "JUPYTER_CONFIG_DIR": home / "config",
+        "JUPYTER_DATA_DIR": home / "data",
+        "JUPYTER_RUNTIME_DIR": home / "runtime",
+        "IPYTHONDIR": home / "ipython",
+    }
+    for path in dirs.values():
+        path.mkdir(parents=True, exist_ok=True)
+    for plugin, values in LAB_USER_SETTINGS.items():
+        target = dirs["JUPYTERLAB_SETTINGS_DIR"] / f"{plugin}.jupyterlab-settings"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(values, indent=2), encoding="utf-8")
+    env = dict(os.environ)
+    env.update({name: str(path) for name, path in dirs.items()})
+    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # silences a debugger warning in kernel logs
+    return env
+
+
+def log_tail(path: Path, lines: int = 40) -> str:
+    """The last ``lines`` lines of a log file, or a note that it is missing."""
+    if not path.exists():
+        return f"(no log at {path})"
+    text = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
+def api_request(
+    base_url: str, token: str, path: str, method: str = "GET", timeout: float = 5.0
+) -> Any:
+    """Call the Jupyter REST API and return the decoded JSON body (``None`` when empty)."""
+    request = urllib.request.Request(
+        f"{base_url}{path}", method=method, headers={"Authorization": f"token {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        body = response.read()
+    return json.loads(body) if body else None
+
+
+def wait_for_server(
+    base_url: str,
+    token: str,
+    process: subprocess.Popen[bytes],
+    log_path: Path,
+    timeout: float = SERVER_START_TIMEOUT,
+) -> None:
+    """Poll ``/api/status`` until the server answers; fail early if the process exits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"the JupyterLab process exited with code {process.returncode} before "
+                f"answering {base_url}/api/status; log:\n{log_tail(log_path)}"
+            )
+        try:
+            api_request(base_url, token, "/api/status", timeout=2.0)
+            return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"JupyterLab did not answer {base_url}/api/status within {timeout:.0f} s; "
+                f"log:\n{log_tail(log_path)}"
+            )
+        time.sleep(0.1)  # polling an external process, not ordering our own code
+
+
+def stop_process_group(
+    process: subprocess.Popen[bytes], timeout: float = SERVER_STOP_TIMEOUT
+) -> None:
+    """Send SIGTERM to the process group led by ``process``, then SIGKILL after ``timeout``."""
+    if process.poll() is not None:
+        return
+    pgid = os.getpgid(process.pid)
+    os.killpg(pgid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(pgid, signal.SIGKILL)
+        process.wait(timeout=timeout)
+
+
+def shut_down_sessions(base_url: str, token: str) -> None:
+    """Delete every kernel session on the server, so each test starts with no kernels."""
+    for session in api_request(base_url, token, "/api/sessions") or []:
+        api_request(base_url, token, f"/api/sessions/{session['id']}", method="DELETE", timeout=30)
+
+
+@dataclass
+class LabServer:
+    """A running ``jupyter lab`` process serving ``root``."""
+
+    base_url: str
+    token: str
+    root: Path
+    log_path: Path
+    process: subprocess.Popen[bytes] = field(repr=False)
+
+    def url(self, path: str) -> str:
+        """Absolute URL of ``path`` (which starts with ``/``) carrying the token."""
+        separator = "&" if "?" in path else "?"
+        return f"{self.base_url}{path}{separator}token={self.token}"
+
+    def api(self, path: str, method: str = "GET") -> Any:
+        """Call the server's REST API at ``path`` (which starts with ``/api/``)."""
+        return api_request(self.base_url, self.token, path, method=method)
+
+    def stop(self) -> None:
+        """Shut down kernels through the API, then end the process group."""
+        if self.process.poll() is None:
+            # The process is ended below either way.
+            with suppress(urllib.error.URLError, ConnectionError, TimeoutError):
+                shut_down_sessions(self.base_url, self.token)
+        stop_process_group(self.process)
+
+
+def start_lab_server(home: Path, root: Path) -> LabServer:
+    """Start ``jupyter lab`` from this interpreter's environment, serving ``root``.
+
+    Listens on 127.0.0.1 at a free port with a random token; settings, workspaces and runtime
+    files live under ``home``. Returns once ``/api/status`` answers.
+    """
+    port = free_port()
+    token = secrets.token_hex(16)
+    env = isolated_jupyter_env(home)
+    jupyter = Path(sys.executable).with_name("jupyter")
+    command = [
+        str(jupyter) if jupyter.exists() else shutil.which("jupyter") or "jupyter",
+        "lab",
+        "--no-browser",
+        "--allow-root",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.root_dir={root}",
+        f"--IdentityProvider.token={token}",
+        "--LabApp.expose_app_in_browser=True",
+        *LAB_OFFLINE_ARGS,
+    ]
+    log_path = home / "jupyterlab.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = LabServer(f"http://127.0.0.1:{port}", token, root, log_path, process)
+    try:
+        wait_for_server(server.base_url, token, process, log_path)
+    except BaseException:
+        stop_process_group(process)
+        raise
+    return server
+
+
+# --------------------------------------------------------------------------------------------
+# The page object
+# --------------------------------------------------------------------------------------------
+
+# Every in-page script starts with this: the NotebookPanel showing `path`, from the app's shell.
+_FIND_PANEL = """
+const findPanel = (path) => {
+  const app = window.jupyterapp;
+  if (!app) return null;
+  for (const widget of app.shell.widgets('main')) {
+    if (widget.context && widget.context.path === path && widget.content
+        && widget.content.widgets) {
+      return widget;
+    }
+  }
+  return null;
+};
+const cellIndex = (panel, element) => {
+  const cells = [...panel.node.querySelectorAll('.jp-Cell')];
+  return cells.indexOf(element.closest('.jp-Cell'));
+};
+"""
+
+
+def _script(body: str) -> str:
+    """An in-page function of one argument ``arg`` with :data:`_FIND_PANEL` in scope."""
+    return f"(arg) => {{ {_FIND_PANEL}\n{body} }}"
+
+
+_NOTEBOOK_READY = _script(
+    """
+const dialog = document.querySelector('.jp-Dialog');
+if (dialog) return {dialog: dialog.innerText};
+if (document.querySelector('.jp-LabShell') && !window.jupyterapp) {
+  return {error: 'window.jupyterapp is missing: start JupyterLab with '
+                 + '--LabApp.expose_app_in_browser=True'};
+}
+const panel = findPanel(arg);
+if (!panel || panel.isHidden) return null;
+const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+if (!panel.sessionContext.isReady || !kernel) return null;
+if (kernel.connectionStatus !== 'connected' || kernel.status !== 'idle') return null;
+return {ready: panel.id};
+"""
+)
+
+_START_RUN_ALL = _script(
+    """
+const panel = findPanel(arg);
+if (!panel) throw new Error('no notebook panel for ' + arg);
+window.jupyterapp.shell.activateById(panel.id);
+const run = {done: false, ok: null, error: null};
+window.__labkitRunAll = run;
+window.jupyterapp.commands.execute('notebook:run-all-cells').then(
+  (ok) => { run.ok = ok; run.done = true; },
+  (error) => { run.error = String(error); run.done = true; });
+"""
+)
+
+_RUN_ALL_FINISHED = _script(
+    """
+const dialog = document.querySelector('.jp-Dialog');
+if (dialog) return {dialog: dialog.innerText};
+const run = window.__labkitRunAll;
+const panel = findPanel(arg);
+if (!run || !run.done || !panel) return false;
+const prompts = [...panel.node.querySelectorAll('.jp-InputPrompt')];
+if (prompts.some((prompt) => prompt.textContent.includes('[*]'))) return false;
+const indicator = panel.node.querySelector('.jp-Notebook-ExecutionIndicator');
+if (indicator && indicator.dataset.status !== 'idle') return false;
+return {ok: run.ok, error: run.error};
+"""
+)
+
+# Outputs that render asynchronously after their cell finished: widget views and Mermaid.
+_OUTPUTS_SETTLED = _script(
+    """
+const panel = findPanel(arg);
+if (!panel) return false;
+for (const output of panel.node.querySelectorAll('.jp-OutputArea-output')) {
+  if (output.textContent.trim() === 'Loading widget...') return false;
+}
+for (const graph of panel.node.querySelectorAll('.jp-RenderedMermaid, .jp-RenderedSVG')) {
+  if (graph.classList.contains('jp-mod-warning')) continue;
+  const image = graph.querySelector('img');
+  if (image && !image.complete) return false;
+  if (!image && graph.classList.contains('jp-RenderedMermaid')) return false;
+}
+return true;
+"""
+)
+
+_CELL_ERRORS = _script(
+    """
+const panel = findPanel(arg);
+if (!panel) throw new Error('no notebook panel for ' + arg);
+const found = [];
+panel.content.widgets.forEach((cell, index) => {
+  if (cell.model.type !== 'code') return;
+  const tags = cell.model.getMetadata('tags') || [];
+  const outputs = cell.model.outputs;
+  for (let i = 0; i < outputs.length; i++) {
+    const output = outputs.get(i);
+    if (output.type !== 'error') continue;
+    const json = output.toJSON();
+    const child = cell.outputArea.widgets[i];
+    found.push({
+      cell: index,
+      ename: json.ename || '',
+      evalue: json.evalue || '',
+      text: child ? child.node.innerText : '',
+      expected: tags.includes('raises-exception'),
+    });
+  }
+});
+return found;
+"""
+)
+
+_GRAPH_OUTPUTS = _script(
+    """
+const panel = findPanel(arg);
+if (!panel) throw new Error('no notebook panel for ' + arg);
+const graphs = panel.node.querySelectorAll('.jp-RenderedSVG, .jp-RenderedMermaid');
+return [...graphs].map((graph) => {
+  const kind = graph.classList.contains('jp-RenderedSVG') ? 'svg' : 'mermaid';
+  const image = graph.querySelector('img, svg');
+  let problem = '';
+  if (graph.classList.contains('jp-mod-warning')) {
+    problem = 'render error: ' + graph.innerText.slice(0, 300);
+  } else if (!image) {
+    problem = 'no image: ' + graph.innerText.slice(0, 300);
+  } else if (image.tagName === 'IMG' && !(image.complete && image.naturalWidth > 0)) {
+    problem = 'image did not load';
+  }
+  const box = (image || graph).getBoundingClientRect();
+  const shown = (image || graph).checkVisibility({visibilityProperty: true, opacityProperty: true});
+  if (!problem && !(box.width > 0 && box.height > 0)) problem = 'zero-size bounding box';
+  if (!problem && !shown) problem = 'hidden by CSS';
+  return {cell: cellIndex(panel, graph), kind, width: box.width, height: box.height, problem};
+});
+"""
+)
+
+_WIDGET_PROBLEMS = _script(
+    """
+const panel = findPanel(arg);
+if (!panel) throw new Error('no notebook panel for ' + arg);
+const problems = [];
+for (const output of panel.node.querySelectorAll('.jp-OutputArea-output')) {
+  const text = output.textContent.trim();
+  if (text === 'Loading widget...' || text.startsWith('Error displaying widget')) {
+    problems.push({cell: cellIndex(panel, output), text});
+  }
+}
+for (const error of panel.node.querySelectorAll('.jupyter-widgets-error-widget')) {
+  problems.push({
+    cell: cellIndex(panel, error),
+    text: 'the widget view failed to render (error placeholder)',
+  });
+}
+return problems;
+"""
+)
+
+# How many more pixels the notebook's scroller needs to show its last cell without scrolling
+# (the blank space JupyterLab adds past the end does not count); scrolls it to the top first.
+_NOTEBOOK_OVERFLOW = _script(
+    """
+const panel = findPanel(arg);
+const scroller = panel && panel.node.querySelector('.jp-WindowedPanel-outer');
+const cells = panel ? panel.node.querySelectorAll('.jp-Cell') : [];
+if (!scroller || cells.length === 0) return 0;
+scroller.scrollTop = 0;
+const bottom = cells[cells.length - 1].getBoundingClientRect().bottom;
+return Math.ceil(bottom - scroller.getBoundingClientRect().bottom);
+"""
+)
+
+
+@dataclass(frozen=True)
+class CellError:
+    """An error output: the cell's index (from 0), the exception and the traceback as shown."""
+
+    cell: int
+    ename: str
+    evalue: str
+    text: str
+    expected: bool  # the cell is tagged ``raises-exception``
+
+    def __str__(self) -> str:
+        return f"cell {self.cell}: {self.ename}: {self.evalue}\n{self.text}"
+
+
+@dataclass(frozen=True)
+class GraphOutput:
+    """An SVG image or Mermaid diagram in the notebook, its size on screen, and any problem."""
+
+    cell: int
+    kind: str
+    width: float
+    height: float
+    problem: str
+
+    @property
+    def visible(self) -> bool:
+        """Whether the graph rendered with a non-zero size and nothing hides it."""
+        return not self.problem
+
+    def __str__(self) -> str:
+        state = self.problem or "visible"
+        return f"cell {self.cell}: {self.kind} {self.width:.0f}x{self.height:.0f} ({state})"
+
+
+@dataclass(frozen=True)
+class WidgetProblem:
+    """A widget output that shows a placeholder or an error instead of its view."""
+
+    cell: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"cell {self.cell}: {self.text}"
+
+
+def safe_name(name: str) -> str:
+    """A file name made of ``name``'s letters, digits, dots, dashes and underscores."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "page"
+
+
+class JupyterLabPage:
+    """One browser page on a JupyterLab server, working on one open notebook at a time.
+
+    The methods mirror what a reader does and sees: :meth:`open_notebook`, :meth:`run_all`,
+    then :meth:`cell_errors`, :meth:`graph_outputs`, :meth:`widget_problems` and
+    :meth:`screenshot`.
+    """
+
+    def __init__(self, page: Page, server: LabServer, artifacts: Path) -> None:
+        self.page = page
+        self.server = server
+        self.artifacts = artifacts
+        self.notebook: str | None = None
+        self._panel_id: str | None = None
+
+    def _path(self) -> str:
+        if self.notebook is None:
+            raise AssertionError("no notebook is open: call open_notebook(name) first")
+        return self.notebook
+
+    def open_notebook(self, name: str, timeout: float = 90.0) -> None:
+        """Open ``name`` (relative to the server root) and wait until its kernel is idle.
+
+        The workspace is reset first, so no notebook of an earlier test is restored. Fails if a
+        dialog shows up instead (a notebook without ``metadata.kernelspec`` asks for a kernel).
+        """
+        self.notebook = name
+        self._panel_id = None
+        self.page.goto(self.server.url(f"/lab/tree/{quote(name)}?reset"))
+        try:
+            handle = self.page.wait_for_function(
+                _NOTEBOOK_READY, arg=name, timeout=timeout * 1000, polling=100
+            )
+        except PlaywrightTimeoutError:
+            raise AssertionError(
+                f"{name}: the notebook or its kernel was not ready within {timeout:.0f} s"
+            ) from None
+        state = handle.json_value()
+        if "dialog" in state:
+            raise AssertionError(
+                f"{name}: a dialog appeared while opening the notebook (does it have "
+                f"metadata.kernelspec?):\n{state['dialog']}"
+            )
+        if "error" in state:
+            raise AssertionError(f"{name}: {state['error']}")
+        self._panel_id = state["ready"]
+
+    def run_all(self, timeout: float = 150.0, settle_timeout: float = 20.0) -> bool:
+        """Run all cells and wait until each finished and the kernel is idle.
+
+        Then waits up to ``settle_timeout`` seconds for outputs that render after their cell
+        finished (widget views, Mermaid diagrams); whatever has not rendered by then is reported
+        by the checks. Returns JupyterLab's own verdict: ``False`` if a cell failed.
+        """
+        path = self._path()
+        self.page.evaluate(_START_RUN_ALL, path)
+        try:
+            handle = self.page.wait_for_function(
+                _RUN_ALL_FINISHED, arg=path, timeout=timeout * 1000, polling=100
+            )
+        except PlaywrightTimeoutError:
+            raise AssertionError(
+                f"{path}: cells were still running after {timeout:.0f} s"
+            ) from None
+        result = handle.json_value()
+        if "dialog" in result:
+            raise AssertionError(f"{path}: a dialog appeared while running:\n{result['dialog']}")
+        if result["error"]:
+            raise AssertionError(f"{path}: 'Run All Cells' failed: {result['error']}")
+        # What has not rendered in time is reported by widget_problems() and graph_outputs().
+        with suppress(PlaywrightTimeoutError):
+            self.page.wait_for_function(
+                _OUTPUTS_SETTLED, arg=path, timeout=settle_timeout * 1000, polling=100
+            )
+        return bool(result["ok"])
+
+    def cell_errors(self, include_expected: bool = False) -> list[CellError]:
+        """Error outputs, in cell order; those of cells tagged ``raises-exception`` only when
+        ``include_expected`` is true. ``stderr`` text is not an error."""
+        found = [CellError(**entry) for entry in self.page.evaluate(_CELL_ERRORS, self._path())]
+        return [error for error in found if include_expected or not error.expected]
+
+    def graph_outputs(self) -> list[GraphOutput]:
+        """Every SVG image and Mermaid diagram (outputs and Markdown), with any problem."""
+        return [GraphOutput(**entry) for entry in self.page.evaluate(_GRAPH_OUTPUTS, self._path())]
+
+    def widget_problems(self) -> list[WidgetProblem]:
+        """Widget outputs showing "Loading widget...", "Error displaying widget..." or an error
+        placeholder instead of their view."""
+        entries = self.page.evaluate(_WIDGET_PROBLEMS, self._path())
+        return [WidgetProblem(**entry) for entry in entries]
+
+    def cell(self, index: int) -> Locator:
+        """The cell at ``index`` (from 0) of the open notebook."""
+        return self._panel().locator(".jp-Cell").nth(index)
+
+    def output_of_cell(self, index: int) -> Locator:
+        """The output area of the cell at ``index`` (from 0): scope widget clicks to it."""
+        return self.cell(index).locator(".jp-OutputArea")
+
+    def _panel(self) -> Locator:
+        if self._panel_id is None:
+            raise AssertionError("no notebook is open: call open_notebook(name) first")
+        return self.page.locator(f"#{self._panel_id}")
+
+    def screenshot(self, name: str) -> Path:
+        """Save a PNG of the whole page as ``<artifacts>/<name>.png``, every cell in view."""
+        return save_screenshot(self.page, self.artifacts, name, notebook=self.notebook)
+
+    def report(self) -> str:
+        """Everything the checks found, one problem per line (empty when all is well)."""
+        lines = [f"error output: {error}" for error in self.cell_errors()]
+        lines += [f"graph: {graph}" for graph in self.graph_outputs() if not graph.visible]
+        lines += [f"widget: {problem}" for problem in self.widget_problems()]
+        return "\n".join(lines)
+
+
+MAX_SCREENSHOT_HEIGHT = 16000
+
+
+def save_screenshot(page: Page, folder: Path, name: str, notebook: str | None = None) -> Path:
+    """Save a full-page PNG of ``page`` as ``<folder>/<name>.png`` and return its path.
+
+    JupyterLab scrolls inside the notebook, not the page; with ``notebook`` (its server path)
+    the viewport is first made tall enough to show all of that notebook's cells.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{safe_name(name)}.png"
+    with _viewport_fitting(page, notebook):
+        page.screenshot(path=str(target), full_page=True)
+    return target
+
+
+@contextmanager
+def _viewport_fitting(page: Page, notebook: str | None) -> Iterator[None]:
+    """Grow the viewport so the open notebook needs no scrolling; restore it afterwards."""
+    original = page.viewport_size
+    overflow = page.evaluate(_NOTEBOOK_OVERFLOW, notebook) if notebook and original else 0
+    if not original or overflow <= 0:
+        yield
+        return
+    height = min(original["height"] + overflow, MAX_SCREENSHOT_HEIGHT)
+    page.set_viewport_size({"width": original["width"], "height": height})
+    try:
+        # Wait for JupyterLab's layout to follow the resize. A notebook taller than the cap
+        # never fits, and a partly cut-off screenshot is still worth having.
+        if height < MAX_SCREENSHOT_HEIGHT:
+            with suppress(PlaywrightTimeoutError):
+                page.wait_for_function(
+                    f"(arg) => ({_NOTEBOOK_OVERFLOW})(arg) <= 1", arg=notebook, timeout=5000
+                )
+        yield
+    finally:
+        page.set_viewport_size(original)
+
+
+def copy_tree(source: Path, target: Path, skip: Sequence[str] = (".ipynb_checkpoints",)) -> None:
+    """Copy ``source`` into ``target`` (created if needed), leaving out ``skip`` and caches."""
+    if not source.is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        return
+    shutil.copytree(
+        source,
+        target,
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns(*skip, "__pycache__", "*.pyc"),
+    )

@@ -1,0 +1,77 @@
+"""The browser checks can fail: each broken fixture notebook trips exactly the check meant for it.
+
+The fixture notebooks live in ``tests/browser/fixtures/`` and are served under
+``browser-fixtures/``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def test_good_notebook_passes_every_check(lab, fixture_notebook) -> None:
+    lab.open_notebook(fixture_notebook("good_outputs.ipynb"))
+    lab.run_all()
+    lab.screenshot("fixture-good_outputs")
+
+    assert lab.report() == ""
+    graphs = lab.graph_outputs()
+    assert sorted((graph.cell, graph.kind) for graph in graphs) == [
+        (2, "svg"),
+        (3, "mermaid"),
+        (4, "mermaid"),
+    ]
+    assert all(graph.width > 0 and graph.height > 0 for graph in graphs)
+    # The slider is a rendered view, not a placeholder.
+    assert lab.output_of_cell(1).locator(".widget-slider").is_visible()
+
+    # The cell tagged raises-exception did fail, and cell_errors() leaves it out.
+    expected = lab.cell_errors(include_expected=True)
+    assert [(error.cell, error.ename, error.evalue) for error in expected] == [
+        (5, "ValueError", "raised on purpose")
+    ]
+    assert "raised on purpose" in expected[0].text
+    assert lab.cell_errors() == []
+    # Run All went on past it; what the next cell wrote to stderr is not an error.
+    assert "a warning written to stderr" in lab.output_of_cell(6).inner_text()
+
+
+def test_failing_cell_is_reported(lab, fixture_notebook) -> None:
+    lab.open_notebook(fixture_notebook("broken_cell.ipynb"))
+    assert lab.run_all() is False
+
+    errors = lab.cell_errors()
+    assert [(error.cell, error.ename, error.evalue) for error in errors] == [
+        (2, "RuntimeError", "this cell fails")
+    ]
+    assert "RuntimeError" in errors[0].text
+    assert "cell 2: RuntimeError: this cell fails" in lab.report()
+    # Run All stopped at the failure.
+    assert lab.output_of_cell(3).inner_text().strip() == ""
+
+
+def test_widget_without_a_view_is_reported(lab, fixture_notebook) -> None:
+    lab.open_notebook(fixture_notebook("broken_widget.ipynb"))
+    lab.run_all()
+
+    problems = lab.widget_problems()
+    assert [problem.cell for problem in problems] == [1]
+    assert "widget: cell 1" in lab.report()
+    assert lab.cell_errors() == []
+
+
+def test_diagram_that_does_not_render_is_reported(lab, fixture_notebook) -> None:
+    lab.open_notebook(fixture_notebook("broken_graph.ipynb"))
+    lab.run_all()
+
+    graphs = lab.graph_outputs()
+    assert [(graph.cell, graph.kind, graph.visible) for graph in graphs] == [(1, "mermaid", False)]
+    assert graphs[0].problem.startswith("render error")
+    assert "graph: cell 1" in lab.report()
+
+
+def test_notebook_without_kernelspec_fails_clearly(lab, fixture_notebook) -> None:
+    with pytest.raises(AssertionError, match="a dialog appeared"):
+        lab.open_notebook(fixture_notebook("no_kernelspec.ipynb"))
