@@ -1,0 +1,710 @@
+"""Traces: a run recorded event by event, saved as JSON lines, loaded back, laid over its graph.
+
+A :class:`Recorder` is an observer (see :func:`pocketflow.observe`) that keeps every event of a
+run; its :attr:`~Recorder.trace` is a :class:`Trace`: the events as :class:`TraceStep` records
+that name nodes by their ids in the run's :class:`~pocketflow.graph.Graph`, which nodes were
+visited, how often each edge was taken, and where the run failed. With ``snapshots=True`` each
+step also holds a copy of ``shared`` as it was at that event.
+
+>>> from pocketflow import Flow, Node
+>>> class Count(Node):
+...     def post(self, shared, prep_res, exec_res):
+...         shared["n"] = shared.get("n", 0) + 1
+...         return "again" if shared["n"] < 3 else "done"
+>>> count = Count(name="count")
+>>> count - "again" >> count
+<Count 'count'>
+>>> count - "done" >> None
+>>> trace = record(Flow(start=count, name="loop"), {}, snapshots=True)
+>>> trace.visited
+['loop', 'count']
+>>> trace.edge_counts
+{('count', 'again', 'count'): 2, ('count', 'done', None): 1}
+>>> trace.shared_at(len(trace))
+{'n': 3}
+>>> Trace.from_jsonl(trace.to_jsonl()) == trace
+True
+
+Values in a trace are the objects the run produced (a snapshot of ``shared`` is a copy, event
+values are not). A trace compares, saves and reloads by its *JSON form*: JSON types stay as they
+are, tuples, exceptions and dicts with keys that are not strings are marked, and anything else
+is kept as its ``repr`` (a :class:`Repr`). Two traces are equal when their JSON forms are, so a
+trace loaded back from its file equals the trace that was saved.
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import dataclasses
+import json
+import math
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Final, NamedTuple
+
+from .events import ERROR, POST, START, Event, observe
+from .graph import EdgeKey, Graph, GraphEdge, GraphNode, Overlay, build_graph
+from .nodes import AsyncNode, BaseNode
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "RecordedError",
+    "Recorder",
+    "Repr",
+    "Trace",
+    "TraceStep",
+    "arecord",
+    "from_json",
+    "record",
+    "snapshot",
+    "to_json",
+]
+
+#: The ``format`` field of a trace file's header line.
+FORMAT: Final = "pocketflow-trace"
+#: The version of the format this module writes (and the newest it reads).
+FORMAT_VERSION: Final = 1
+
+# -- values that are not JSON ----------------------------------------------------------------
+
+
+class Repr:
+    """A value kept as its ``repr``: it could not be copied, or JSON cannot hold it.
+
+    Its own ``repr`` is that text, so it shows as the original value did.
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Repr) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash((Repr, self.text))
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordedError:
+    """An exception as a loaded trace knows it: its type name and its message."""
+
+    type: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.type}: {self.message}" if self.message else self.type
+
+
+def safe_repr(value: Any) -> str:
+    """``repr(value)``, or a placeholder naming its type when ``__repr__`` raises."""
+    try:
+        return repr(value)
+    except Exception:
+        return f"<unrepresentable {type(value).__qualname__} object>"
+
+
+def _safe_str(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:
+        return safe_repr(exc)
+
+
+def copy_or_repr(value: Any) -> Any:
+    """A deep copy of ``value``, or its :class:`Repr` when it cannot be copied (a lock, a
+    generator, a socket...). Never raises.
+    """
+    try:
+        return copy.deepcopy(value)
+    except Exception:
+        return Repr(safe_repr(value))
+
+
+def snapshot(shared: Any) -> dict[Any, Any]:
+    """A copy of ``shared`` as it is now, top-level key by key (see :func:`copy_or_repr`).
+
+    ``shared`` is normally a dict; for another object the snapshot holds its attributes, or,
+    when it has none, the object itself under the key ``"<shared>"``. Never raises.
+
+    >>> import threading
+    >>> snap = snapshot({"notes": ["a"], "lock": threading.Lock()})
+    >>> snap["notes"], type(snap["lock"]).__name__
+    (['a'], 'Repr')
+    """
+    try:
+        if isinstance(shared, Mapping):
+            entries = list(shared.items())
+        elif hasattr(shared, "__dict__"):
+            entries = list(vars(shared).items())
+        else:
+            return {"<shared>": copy_or_repr(shared)}
+    except Exception as exc:  # e.g. a mapping whose iteration fails
+        return {"<shared>": Repr(f"<shared could not be read: {safe_repr(exc)}>")}
+    return {key: copy_or_repr(value) for key, value in entries}
+
+
+# The keys that mark a JSON object as an encoded value rather than a plain dict.
+_REPR: Final = "__repr__"
+_ERROR: Final = "__error__"
+_TUPLE: Final = "__tuple__"
+_PAIRS: Final = "__dict__"
+_MARKERS: Final = frozenset({_REPR, _ERROR, _TUPLE, _PAIRS})
+
+
+def to_json(value: Any) -> Any:
+    """``value`` in the JSON form a trace file stores.
+
+    ``None``, booleans, ints, finite floats and strings stay as they are, lists (and list
+    subclasses) become arrays and dicts with string keys objects. Marked objects hold the rest:
+    ``{"__tuple__": [...]}``, ``{"__dict__": [[key, value], ...]}`` for other keys,
+    ``{"__error__": {"type": ..., "message": ...}}`` for an exception and
+    ``{"__repr__": "..."}`` for anything else.
+
+    >>> to_json({"scores": (1, 2.5), "when": float("nan")})
+    {'scores': {'__tuple__': [1, 2.5]}, 'when': {'__repr__': 'nan'}}
+    """
+    return _to_json(value, set())
+
+
+def _to_json(value: Any, active: set[int]) -> Any:
+    kind = type(value)
+    if value is None or kind is str or kind is bool or kind is int:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else {_REPR: repr(value)}
+    if kind is Repr:
+        return {_REPR: value.text}
+    if kind is RecordedError:
+        return {_ERROR: {"type": value.type, "message": value.message}}
+    if isinstance(value, BaseException):
+        return {_ERROR: {"type": type(value).__name__, "message": _safe_str(value)}}
+    if not (isinstance(value, (list, dict)) or kind is tuple):
+        return {_REPR: safe_repr(value)}
+    if id(value) in active:  # a container that holds itself, as repr() shows it
+        return {
+            _REPR: "(...)" if kind is tuple else "[...]" if isinstance(value, list) else "{...}"
+        }
+    active.add(id(value))
+    try:
+        if kind is tuple:
+            return {_TUPLE: [_to_json(item, active) for item in value]}
+        if isinstance(value, list):
+            return [_to_json(item, active) for item in value]
+        if all(type(key) is str for key in value) and not (
+            len(value) == 1 and _MARKERS & value.keys()
+        ):
+            return {key: _to_json(item, active) for key, item in value.items()}
+        return {_PAIRS: [[_to_json(k, active), _to_json(v, active)] for k, v in value.items()]}
+    finally:
+        active.discard(id(value))
+
+
+def from_json(data: Any) -> Any:
+    """The value that :func:`to_json` wrote as ``data`` (a :class:`Repr` for what it kept as
+    a repr, a :class:`RecordedError` for an exception).
+    """
+    if isinstance(data, list):
+        return [from_json(item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    if len(data) == 1:
+        ((key, inner),) = data.items()
+        if key == _REPR:
+            return Repr(str(inner))
+        if key == _ERROR:
+            return RecordedError(str(inner["type"]), str(inner["message"]))
+        if key == _TUPLE:
+            return tuple(from_json(item) for item in inner)
+        if key == _PAIRS:
+            return {from_json(k): from_json(v) for k, v in inner}
+    return {key: from_json(item) for key, item in data.items()}
+
+
+# -- records ---------------------------------------------------------------------------------
+
+
+class TraceStep(NamedTuple):
+    """One event of a recorded run, naming nodes by their graph ids.
+
+    ``node_id`` and ``target_id`` are ids in the trace's graph (``None`` for a node the graph
+    does not hold, and for a ``target_id`` where the flow ends); ``name`` is the node's name.
+    ``shared`` is the snapshot of ``shared`` at this event, or ``None`` without snapshots. The
+    other fields are those of :class:`pocketflow.Event`.
+
+    Steps compare by their JSON form (see :func:`to_json`), not field by field as tuples do,
+    so a step loaded from a file equals the step that was saved.
+    """
+
+    step: int
+    kind: str
+    node_id: str | None
+    name: str
+    path: tuple[str, ...]
+    value: Any = None
+    params: Any = None
+    item: int | None = None
+    total: int | None = None
+    attempt: int | None = None
+    target_id: str | None = None
+    shared: dict[Any, Any] | None = None
+
+    def to_json(self, *, shared: bool = True) -> dict[str, Any]:
+        """This step as the JSON object of its line (with its snapshot unless ``shared`` is
+        false); fields that are ``None`` and not always present are left out.
+        """
+        data: dict[str, Any] = {
+            "step": self.step,
+            "kind": self.kind,
+            "node": self.node_id,
+            "name": self.name,
+            "path": list(self.path),
+            "value": to_json(self.value),
+            "params": to_json(self.params),
+        }
+        for key, field in _OPTIONAL_FIELDS:
+            if getattr(self, field) is not None:
+                data[key] = getattr(self, field)
+        if shared and self.shared is not None:
+            data["shared"] = to_json(self.shared)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], shared: dict[Any, Any] | None = None) -> TraceStep:
+        """The step a line's JSON object describes; ``shared`` is its snapshot if the line
+        carries none.
+        """
+        if "shared" in data:
+            shared = from_json(data["shared"])
+        return cls(
+            step=int(data["step"]),
+            kind=str(data["kind"]),
+            node_id=data["node"],
+            name=str(data["name"]),
+            path=tuple(data["path"]),
+            value=from_json(data.get("value")),
+            params=from_json(data.get("params")),
+            shared=shared,
+            **{field: data.get(key) for key, field in _OPTIONAL_FIELDS},
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TraceStep):
+            return NotImplemented
+        return self.to_json() == other.to_json()
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.to_json(), sort_keys=True))
+
+    def __repr__(self) -> str:
+        where = "/".join((*self.path, self.name))
+        extra = "".join(
+            f" {field}={getattr(self, field)!r}"
+            for field in ("item", "total", "attempt", "target_id")
+            if getattr(self, field) is not None
+        )
+        return f"<TraceStep #{self.step} {self.kind} {where} value={safe_repr(self.value)}{extra}>"
+
+
+#: (JSON key, attribute) of the fields a step line carries only when they are set.
+_OPTIONAL_FIELDS: Final = (
+    ("item", "item"),
+    ("total", "total"),
+    ("attempt", "attempt"),
+    ("target", "target_id"),
+)
+
+
+class Trace:
+    """A recorded run: its steps in order, over the graph of the node that was run.
+
+    Build one with a :class:`Recorder`, :func:`record` or :func:`arecord`, or load one with
+    :meth:`load` / :meth:`from_jsonl`. A loaded trace needs no flow object: its graph is
+    rebuilt from the file (with stand-in nodes that carry only names), enough to draw it; to
+    draw it over the flow itself, :meth:`check_graph` that flow's graph first.
+    """
+
+    def __init__(self, steps: Iterable[TraceStep], graph: Graph | None) -> None:
+        #: The recorded events, in step order.
+        self.steps: list[TraceStep] = list(steps)
+        self._graph = graph
+        self._numbers = [entry.step for entry in self.steps]
+
+    @property
+    def graph(self) -> Graph:
+        """The graph of the node that was run (ids in :attr:`steps` refer to it)."""
+        if self._graph is None:
+            raise ValueError("an empty trace has no graph: nothing was recorded")
+        return self._graph
+
+    @property
+    def root(self) -> str | None:
+        """The name of the node that was run (``None`` for an empty trace)."""
+        return None if self._graph is None else self._graph.root.name
+
+    @property
+    def has_snapshots(self) -> bool:
+        """Whether the steps hold snapshots of ``shared``."""
+        return any(entry.shared is not None for entry in self.steps)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __iter__(self) -> Iterator[TraceStep]:
+        return iter(self.steps)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Trace):
+            return NotImplemented
+        return _graph_to_json(self._graph) == _graph_to_json(other._graph) and (
+            self.steps == other.steps
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        failed = f", failed in {self.failed!r}" if self.failed is not None else ""
+        return f"<Trace {self.root!r}: {len(self.steps)} steps{failed}>"
+
+    # -- what happened -------------------------------------------------------------------------
+
+    @property
+    def visited(self) -> list[str]:
+        """The ids of the nodes that ran, in the order they first started."""
+        seen: dict[str, None] = {}
+        for entry in self.steps:
+            if entry.kind == START and entry.node_id is not None:
+                seen.setdefault(entry.node_id, None)
+        return list(seen)
+
+    @property
+    def edge_counts(self) -> dict[EdgeKey, int]:
+        """(source id, action, target id or ``None`` for an end) -> how often it was taken."""
+        return self.overlay().edges
+
+    @property
+    def _error_step(self) -> TraceStep | None:
+        return next((entry for entry in self.steps if entry.kind == ERROR), None)
+
+    @property
+    def failed(self) -> str | None:
+        """The id of the node where the run failed (the first ``error`` event), if it did."""
+        error = self._error_step
+        return None if error is None else error.node_id
+
+    @property
+    def error(self) -> BaseException | RecordedError | None:
+        """The exception the run failed with: the object itself when recorded here, a
+        :class:`RecordedError` (type name and message) once loaded.
+        """
+        error = self._error_step
+        return None if error is None else error.value
+
+    @property
+    def result(self) -> Any:
+        """What the run returned: the value of the top-level node's ``post`` event, if any."""
+        return next((r.value for r in reversed(self.steps) if r.kind == POST and not r.path), None)
+
+    def overlay(self, upto: int | None = None) -> Overlay:
+        """The run laid over :attr:`graph` as it stood after step ``upto`` (default: the end).
+
+        Counts only the steps numbered ``upto`` or less, so a replay can show any moment.
+        """
+        overlay = Overlay()
+        end = len(self.steps) if upto is None else bisect.bisect_right(self._numbers, upto)
+        for entry in self.steps[:end]:
+            if entry.node_id is not None:
+                overlay.record(
+                    entry.kind,
+                    entry.node_id,
+                    value=entry.value,
+                    target=entry.target_id,
+                    total=entry.total,
+                )
+        return overlay
+
+    def shared_at(self, step: int) -> dict[Any, Any] | None:
+        """The latest snapshot of ``shared`` at or before ``step`` (``None``: there is none).
+
+        The snapshot belongs to the trace: read it, do not change it.
+        """
+        index = bisect.bisect_right(self._numbers, step)
+        for position in range(index - 1, -1, -1):
+            shared = self.steps[position].shared
+            if shared is not None:
+                return shared
+        return None
+
+    def check_graph(self, graph: Graph) -> None:
+        """Raise ``ValueError`` unless ``graph`` has every node of this trace, under the same id
+        and name: the condition for drawing the trace over it.
+        """
+        mine = {node.id: node.name for node in self.graph.nodes} if self._graph else {}
+        theirs = {node.id: node.name for node in graph.nodes}
+        wrong = [f"{i!r} ({name!r})" for i, name in mine.items() if theirs.get(i) != name]
+        if wrong:
+            raise ValueError(
+                f"the graph of {graph.root.name!r} does not match this trace of {self.root!r}: "
+                f"it lacks {', '.join(wrong)}; was the trace recorded from another flow?"
+            )
+
+    # -- JSON lines ----------------------------------------------------------------------------
+
+    def to_jsonl(self) -> str:
+        """The trace as JSON lines: a header, then one line per step.
+
+        The header holds the format and version, the root's name, whether there are snapshots,
+        the number of steps and the graph (nodes with ids, names and kinds; edges). A step's
+        snapshot is written only when it differs from the previous one; loading fills it in.
+        """
+        snapshots = self.has_snapshots
+        header = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "root": self.root,
+            "snapshots": snapshots,
+            "steps": len(self.steps),
+            "graph": _graph_to_json(self._graph),
+        }
+        lines = [_dump(header)]
+        last_shared: Any = None
+        for entry in self.steps:
+            data = entry.to_json(shared=False)
+            if snapshots:
+                shared = to_json(entry.shared)
+                if shared != last_shared:
+                    data["shared"] = last_shared = shared
+            lines.append(_dump(data))
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_jsonl(cls, text: str) -> Trace:
+        """The trace that :meth:`to_jsonl` wrote as ``text``."""
+        lines = [(number, line) for number, line in enumerate(text.splitlines(), 1) if line]
+        if not lines:
+            raise ValueError("not a pocketflow trace: the text is empty (expected a header line)")
+        header = _parse(*lines[0])
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise ValueError(f'not a pocketflow trace: line 1 has no "format": "{FORMAT}" header')
+        version = header.get("version")
+        if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
+            raise ValueError(
+                f"unsupported trace format version {version!r} "
+                f"(this library reads versions 1 to {FORMAT_VERSION})"
+            )
+        expected = header.get("steps")
+        if expected is not None and expected != len(lines) - 1:
+            raise ValueError(
+                f"the trace is incomplete: its header announces {expected} steps, "
+                f"but {len(lines) - 1} step lines follow"
+            )
+        steps = []
+        shared: dict[Any, Any] | None = None
+        for number, line in lines[1:]:
+            data = _parse(number, line)
+            try:
+                entry = TraceStep.from_json(data, shared)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(f"line {number}: not a trace step ({safe_repr(exc)})") from exc
+            shared = entry.shared
+            steps.append(entry)
+        return cls(steps, _graph_from_json(header.get("graph")))
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the trace to ``path`` as JSON lines (UTF-8)."""
+        with open(path, "w", encoding="utf-8") as file:
+            file.write(self.to_jsonl())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Trace:
+        """Read a trace that :meth:`save` wrote."""
+        with open(path, encoding="utf-8") as file:
+            return cls.from_jsonl(file.read())
+
+
+def _dump(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def _parse(number: int, line: str) -> Any:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"line {number} of the trace is not JSON: {exc}") from exc
+
+
+def _graph_to_json(graph: Graph | None) -> dict[str, Any] | None:
+    if graph is None:
+        return None
+    node_fields = [field.name for field in dataclasses.fields(GraphNode) if field.name != "obj"]
+    edge_fields = [field.name for field in dataclasses.fields(GraphEdge)]
+    return {
+        "nodes": [{name: getattr(node, name) for name in node_fields} for node in graph.nodes],
+        "edges": [{name: getattr(edge, name) for name in edge_fields} for edge in graph.edges],
+    }
+
+
+def _graph_from_json(data: Any) -> Graph | None:
+    """The graph a header describes, with a plain stand-in node (carrying the name) for each."""
+    if data is None:
+        return None
+    try:
+        nodes = [GraphNode(**node, obj=BaseNode(name=str(node["name"]))) for node in data["nodes"]]
+        edges = [GraphEdge(**edge) for edge in data["edges"]]
+        return Graph(nodes, edges)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"the trace header's graph cannot be read ({safe_repr(exc)})") from exc
+
+
+# -- recording -------------------------------------------------------------------------------
+
+
+class Recorder:
+    """An observer that records a run: ``with pocketflow.observe(recorder): flow.run(shared)``,
+    then read :attr:`trace`.
+
+    With ``snapshots=True`` each step also keeps a :func:`snapshot` of ``shared``, which must
+    then be given (events do not carry it). A recorder records one run: the first that starts
+    while it listens, up to its end. Runs started by a node inside that run (which number their
+    events on their own) and runs after it are left out: use a recorder per run.
+    """
+
+    def __init__(self, *, snapshots: bool = False, shared: Any = None) -> None:
+        if snapshots and shared is None:
+            raise ValueError(
+                "Recorder(snapshots=True) needs the shared store to copy: "
+                "Recorder(snapshots=True, shared=shared), or record(flow, shared, snapshots=True)"
+            )
+        self.snapshots = snapshots
+        self.shared = shared
+        self._events: list[tuple[Any, ...]] = []
+        self._snapshots: list[dict[Any, Any]] = []
+        #: What :func:`pocketflow.observe` calls with each event as a plain tuple of its fields.
+        self.raw_sink: Callable[[tuple[Any, ...]], object] = (
+            self._record_with_snapshot if snapshots else self._events.append
+        )
+        self._trace: Trace | None = None
+        self._traced = -1  # how many events the cached trace was built from
+
+    def __call__(self, event: Event) -> None:
+        """Record ``event`` (for feeding events by hand; ``observe`` uses :attr:`raw_sink`)."""
+        self.raw_sink(event)
+
+    def _record_with_snapshot(self, fields: tuple[Any, ...]) -> None:
+        self._events.append(fields)
+        self._snapshots.append(snapshot(self.shared))
+
+    @property
+    def trace(self) -> Trace:
+        """The trace of the run so far: during a run, up to the last event; after a failure, up
+        to and including the ``error`` event.
+        """
+        if self._trace is None or self._traced != len(self._events):
+            self._traced = len(self._events)
+            self._trace = _build(self._events, self._snapshots if self.snapshots else None)
+        return self._trace
+
+
+def _build(events: Sequence[tuple[Any, ...]], snapshots: Sequence[dict[Any, Any]] | None) -> Trace:
+    """The trace of the first run among ``events`` (their fields, as recorded).
+
+    Every run numbers its events 1, 2, 3... in the order they arrive. Runs started by a node of
+    the first run interleave with it, each with its own numbers: an event goes to the run that
+    expects its number; when both do, to the first run if its node is in that run's graph.
+    """
+    first = next((i for i, fields in enumerate(events) if fields[0] == 1), None)
+    if first is None:
+        return Trace([], None)
+    graph = build_graph(events[first][2])  # the node that was run, named by its first event
+    find = graph.find
+    names: dict[int, tuple[str | None, str]] = {}  # id(node) -> its graph id and name
+    steps: list[TraceStep] = []
+    append = steps.append
+    others: list[int] = []  # the next step number of each run started inside the first one
+    failed = False
+    expected = 1
+    for index in range(first, len(events)):
+        step, kind, node, path, value, params, item, total, attempt, target = events[index]
+        if others or step != expected:  # the common case skips this: one run, in order
+            if step == 1:  # another run starts
+                if failed and not others:  # after the first run failed: a later run
+                    break
+                others.append(2)
+                continue
+            theirs = next((i for i in reversed(range(len(others))) if others[i] == step), None)
+            if theirs is not None and (step != expected or find(node) is None):
+                others[theirs] += 1
+                if kind == POST and not path:
+                    del others[theirs]
+                continue
+            if step != expected:
+                continue
+        known = names.get(id(node))
+        if known is None:
+            known = names[id(node)] = (find(node), node.name)
+        target_id = None if target is None else find(target)
+        shared = None if snapshots is None else snapshots[index]
+        fields = (step, kind, *known, path, value, params, item, total, attempt, target_id, shared)
+        append(_new_step(TraceStep, fields))
+        expected += 1
+        if kind == ERROR:
+            failed = True
+        elif kind == POST and not path:  # the node that was run is done: the run is over
+            break
+    return Trace(steps, graph)
+
+
+_new_step = tuple.__new__  # a TraceStep from a tuple of its fields, without the keyword layer
+
+
+def record(flow: BaseNode, shared: Any, *, snapshots: bool = False) -> Trace:
+    """Run ``flow`` (a sync node or flow) on ``shared`` and return the trace of the run.
+
+    When the run fails, the exception propagates as usual, with the trace of the run up to the
+    failure attached as its attribute ``trace``::
+
+        try:
+            trace = record(flow, shared)
+        except Exception as exc:
+            trace = exc.trace
+    """
+    if isinstance(flow, AsyncNode):
+        raise RuntimeError(
+            f"'{flow.name}' is async: record it with `trace = await arecord(flow, shared)`."
+        )
+    recorder = Recorder(snapshots=snapshots, shared=shared)
+    try:
+        with observe(recorder):
+            flow.run(shared)
+    except BaseException as exc:
+        exc.trace = recorder.trace  # type: ignore[attr-defined]
+        raise
+    return recorder.trace
+
+
+async def arecord(flow: BaseNode, shared: Any, *, snapshots: bool = False) -> Trace:
+    """``await`` a run of ``flow`` on ``shared`` (async or not) and return its trace.
+
+    As :func:`record`, a failure propagates with the trace attached as ``exc.trace``.
+    """
+    recorder = Recorder(snapshots=snapshots, shared=shared)
+    try:
+        with observe(recorder):
+            if isinstance(flow, AsyncNode):
+                await flow.run_async(shared)
+            else:
+                flow.run(shared)
+    except BaseException as exc:
+        exc.trace = recorder.trace  # type: ignore[attr-defined]
+        raise
+    return recorder.trace
