@@ -89,6 +89,14 @@ class Flow(BaseNode):
         """Return the last node's action (``exec_res``), so an outer flow can branch on it."""
         return exec_res
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """In a notebook, a flow shows its graph: SVG when Graphviz's ``dot`` is installed,
+        else Mermaid (JupyterLab draws it), and always a plain-text outline.
+        """
+        from .graph import mimebundle  # graph.py imports this module
+
+        return mimebundle(self)
+
     @awaits
     def _exec_steps(
         self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]

@@ -1,0 +1,898 @@
+"""The graph of a flow: a small data model built from its wiring, and text renderings of it.
+
+:func:`build_graph` walks a flow once: every node reachable from the start of each flow, nested
+flows as clusters inside clusters, every edge with its action, the start of each flow and the
+places where a flow ends. Three renderers draw that model as text, with no dependencies:
+:func:`to_dot` (Graphviz), :func:`to_mermaid` and :func:`to_text` (a terminal outline).
+An :class:`Overlay` lays a run over the drawing: the nodes visited, how often each edge was
+taken, the current node, the node that failed and the progress of batches.
+
+>>> from pocketflow import Flow, Node
+>>> decide, search, answer = Node(name="decide"), Node(name="search"), Node(name="answer")
+>>> decide - "search" >> search >> decide
+<Node 'decide'>
+>>> decide - "answer" >> answer
+<Node 'answer'>
+>>> print(to_text(Flow(start=decide, name="agent")), end="")
+agent (Flow)
+  decide (Node)
+  search (Node)
+  answer (Node)
+  (start) --> decide
+  decide --search--> search
+  decide --answer--> answer
+  search --> decide
+  answer --> (end)
+
+Output is deterministic: ids come from names and the order of the walk, never from memory
+addresses, so the same wiring gives the same text in any process.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import shutil
+import subprocess
+import unicodedata
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Final, NamedTuple
+
+from .events import Event
+from .flows import AsyncBatchFlow, AsyncFlow, AsyncParallelBatchFlow, BatchFlow, Flow
+from .nodes import AsyncBatchNode, AsyncNode, AsyncParallelBatchNode, BaseNode, BatchNode
+
+__all__ = [
+    "FLOW_KINDS",
+    "KIND_NAMES",
+    "EdgeKey",
+    "Graph",
+    "GraphEdge",
+    "GraphNode",
+    "Overlay",
+    "build_graph",
+    "kind_of",
+    "mimebundle",
+    "render_svg",
+    "to_dot",
+    "to_mermaid",
+    "to_text",
+]
+
+#: The library class that each kind stands for, most specific class first.
+_KIND_CLASSES: Final[tuple[tuple[type[BaseNode], str], ...]] = (
+    (AsyncParallelBatchFlow, "parallel_flow"),
+    (AsyncBatchFlow, "async_batch_flow"),
+    (AsyncFlow, "async_flow"),
+    (BatchFlow, "batch_flow"),
+    (Flow, "flow"),
+    (AsyncParallelBatchNode, "parallel"),
+    (AsyncBatchNode, "async_batch"),
+    (AsyncNode, "async"),
+    (BatchNode, "batch"),
+)
+
+#: Each kind's name in drawings: the library class it stands for.
+KIND_NAMES: Final[dict[str, str]] = {
+    "node": "Node",
+    "batch": "BatchNode",
+    "async": "AsyncNode",
+    "async_batch": "AsyncBatchNode",
+    "parallel": "AsyncParallelBatchNode",
+    "flow": "Flow",
+    "batch_flow": "BatchFlow",
+    "async_flow": "AsyncFlow",
+    "async_batch_flow": "AsyncBatchFlow",
+    "parallel_flow": "AsyncParallelBatchFlow",
+}
+
+#: The kinds that are flows, drawn as clusters.
+FLOW_KINDS: Final = frozenset(kind for kind in KIND_NAMES if kind.endswith("flow"))
+
+#: Words Mermaid cannot take as a node id; a name that slugs to one gets its kind appended.
+_RESERVED_IDS: Final = frozenset(
+    {"call", "class", "click", "default", "end", "flowchart", "graph", "href", "interpolate"}
+    | {"style", "subgraph"}
+)
+
+
+def kind_of(node: BaseNode) -> str:
+    """The kind of ``node`` (a key of :data:`KIND_NAMES`), from the library class it extends."""
+    return next((kind for cls, kind in _KIND_CLASSES if isinstance(node, cls)), "node")
+
+
+# -- the model -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class GraphNode:
+    """One node of the graph; a flow is a node too, drawn as a cluster around its nodes."""
+
+    #: Stable id, unique in the graph: a slug of the name (``summarize``, ``summarize_2``).
+    id: str
+    #: The node's ``name``.
+    name: str
+    #: The name as drawn: duplicates get a suffix in walk order (``summarize (2)``).
+    label: str
+    #: One of the keys of :data:`KIND_NAMES`.
+    kind: str
+    #: The wired node object.
+    obj: BaseNode
+    #: The id of the flow this node belongs to (``None`` for the root).
+    parent: str | None
+    #: Whether this node is the start node of its parent flow.
+    is_start: bool
+    #: Whether the parent flow ends after this node (it has no successors: a dangling exit).
+    ends_flow: bool
+    #: For a flow: the id of its start node (``None`` when it has none, or for other nodes).
+    start: str | None = None
+
+    @property
+    def is_flow(self) -> bool:
+        """Whether this node is a flow (a cluster)."""
+        return self.kind in FLOW_KINDS
+
+    @property
+    def dom_id(self) -> str:
+        """The ``id`` of its group in the SVG of :func:`to_dot` (a cluster's, for a flow)."""
+        return f"cluster__{self.id}" if self.is_flow else f"node__{self.id}"
+
+
+@dataclass(frozen=True)
+class GraphEdge:
+    """A wired successor: ``source - action >> target``, in the flow ``parent``."""
+
+    source: str
+    #: The id of the successor; ``None`` is a declared end (``node - "done" >> None``).
+    target: str | None
+    action: str
+    parent: str | None
+    #: The ``id`` of this edge's group in the SVG of :func:`to_dot` (set by :func:`build_graph`;
+    #: when empty, the renderer derives one from the ends).
+    dom_id: str = ""
+
+
+class Graph:
+    """The nodes and edges of a flow, in walk order, with lookups by id and by node object."""
+
+    def __init__(self, nodes: Iterable[GraphNode], edges: Iterable[GraphEdge]) -> None:
+        self.nodes: tuple[GraphNode, ...] = tuple(nodes)
+        self.edges: tuple[GraphEdge, ...] = tuple(edges)
+        if not self.nodes:
+            raise ValueError("a graph has at least its root node")
+        self._by_id = {node.id: node for node in self.nodes}
+        # Keyed by id(obj): safe, since the graph keeps every object alive; never in output.
+        self._by_obj = {id(node.obj): node.id for node in self.nodes}
+        self._children: dict[str | None, list[GraphNode]] = {}
+        for node in self.nodes:
+            self._children.setdefault(node.parent, []).append(node)
+
+    @property
+    def root(self) -> GraphNode:
+        """The node the graph was built from."""
+        return self.nodes[0]
+
+    def __getitem__(self, node_id: str) -> GraphNode:
+        return self._by_id[node_id]
+
+    def __contains__(self, node_id: object) -> bool:
+        return node_id in self._by_id
+
+    def __repr__(self) -> str:
+        return f"<Graph {self.root.name!r}: {len(self.nodes)} nodes, {len(self.edges)} edges>"
+
+    def find(self, obj: BaseNode) -> str | None:
+        """The id of the wired node ``obj``, or ``None`` when it is not in the graph."""
+        return self._by_obj.get(id(obj))
+
+    def id_of(self, obj: BaseNode) -> str:
+        """The id of the wired node ``obj``; ``KeyError`` when it is not in the graph."""
+        found = self._by_obj.get(id(obj))
+        if found is None:
+            raise KeyError(
+                f"{obj!r} is not in the graph of {self.root.name!r}: only the nodes reachable "
+                "from its start are"
+            )
+        return found
+
+    def children(self, parent: str | None) -> tuple[GraphNode, ...]:
+        """The nodes whose parent is the flow ``parent`` (``None``: the root), in walk order."""
+        return tuple(self._children.get(parent, ()))
+
+
+def build_graph(root: BaseNode) -> Graph:
+    """The graph of ``root``: a flow's nodes and nested flows, or a single node.
+
+    Each node appears once however it is reached, in the cluster of the first flow that reaches
+    it. Successors wired on ``root`` itself are not part of its run and are left out.
+    """
+    return _Walk(root).graph()
+
+
+class _Walk:
+    """One breadth-first walk of the wiring; a nested flow is walked when it is reached."""
+
+    def __init__(self, root: BaseNode) -> None:
+        self.order: list[tuple[BaseNode, str, str | None]] = []  # (node, kind, parent id)
+        self.ids: dict[int, str] = {}
+        self.taken: set[str] = set()
+        self.edges: list[GraphEdge] = []
+        self.dom_ids: set[str] = set()
+        self.add(root, None)
+        if isinstance(root, Flow):
+            self.walk_flow(root, self.ids[id(root)])
+
+    def add(self, node: BaseNode, parent: str | None) -> bool:
+        """Give ``node`` an id; ``False`` when it already has one."""
+        if id(node) in self.ids:
+            return False
+        kind = kind_of(node)
+        base = _slug(node.name) or kind
+        if base in _RESERVED_IDS:
+            base = f"{base}_{kind}"
+        node_id = _unique(base, self.taken, "_")
+        self.ids[id(node)] = node_id
+        self.order.append((node, kind, parent))
+        return True
+
+    def walk_flow(self, flow: Flow, flow_id: str) -> None:
+        start = flow.start_node
+        if start is None:
+            return
+        queue: deque[BaseNode] = deque()
+        if self.add(start, flow_id):
+            queue.append(start)
+        while queue:
+            node = queue.popleft()
+            node_id = self.ids[id(node)]
+            if isinstance(node, Flow):
+                self.walk_flow(node, node_id)
+            for action, target in node.successors.items():
+                if target is not None and self.add(target, flow_id):
+                    queue.append(target)
+                target_id = None if target is None else self.ids[id(target)]
+                dom_id = self.edge_dom_id(node_id, target_id or f"{node_id}__end")
+                self.edges.append(GraphEdge(node_id, target_id, action, flow_id, dom_id))
+
+    def edge_dom_id(self, source: str, target: str) -> str:
+        """``edge__<source>__<target>``, with a suffix for a second edge between the two."""
+        return _unique(f"edge__{source}__{target}", self.dom_ids, "__")
+
+    def graph(self) -> Graph:
+        objects = {self.ids[id(node)]: node for node, _, _ in self.order}
+        seen: Counter[str] = Counter()
+        nodes = []
+        for node, kind, parent in self.order:
+            seen[node.name] += 1
+            count = seen[node.name]
+            start = node.start_node if isinstance(node, Flow) else None
+            parent_start = None if parent is None else getattr(objects[parent], "start_node", None)
+            nodes.append(
+                GraphNode(
+                    id=self.ids[id(node)],
+                    name=node.name,
+                    label=node.name if count == 1 else f"{node.name} ({count})",
+                    kind=kind,
+                    obj=node,
+                    parent=parent,
+                    is_start=parent_start is node,
+                    ends_flow=parent is not None and not node.successors,
+                    start=None if start is None else self.ids[id(start)],
+                )
+            )
+        return Graph(nodes, self.edges)
+
+
+def _unique(base: str, taken: set[str], sep: str) -> str:
+    """``base``, or ``base`` with the first free suffix ``2``, ``3``...; recorded in ``taken``."""
+    name, suffix = base, 1
+    while name in taken:
+        suffix += 1
+        name = f"{base}{sep}{suffix}"
+    taken.add(name)
+    return name
+
+
+@functools.lru_cache(maxsize=4096)
+def _slug(name: str) -> str:
+    """``name`` as an id: ASCII letters, digits and single underscores, lower case."""
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text)  # LoadData -> Load_Data
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)  # HTTPFetch -> HTTP_Fetch
+    text = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
+    return f"n_{text}" if text[:1].isdigit() else text
+
+
+# -- the overlay ---------------------------------------------------------------------------
+
+#: An edge as an overlay counts it: (source id, action, target id or ``None`` for an end).
+EdgeKey = tuple[str, str, "str | None"]
+
+
+@dataclass
+class Overlay:
+    """A run laid over a graph: what was visited, which edges were taken, where it stands."""
+
+    #: Node id -> how many times the node started.
+    visits: dict[str, int] = field(default_factory=dict)
+    #: (source id, action, target id or ``None`` for an end) -> how many times it was taken.
+    edges: dict[EdgeKey, int] = field(default_factory=dict)
+    #: The node that started last (the one running, or the last one run).
+    current: str | None = None
+    #: The node where an exception escaped.
+    failed: str | None = None
+    #: Node id -> (batch items done, total items or ``None`` when unknown), for its last run.
+    items: dict[str, tuple[int, int | None]] = field(default_factory=dict)
+
+    @classmethod
+    def from_events(cls, graph: Graph, events: Iterable[Event]) -> Overlay:
+        """The overlay of a run's events (events of nodes outside ``graph`` are ignored)."""
+        overlay = cls()
+        for event in events:
+            overlay.add(graph, event)
+        return overlay
+
+    def add(self, graph: Graph, event: Event) -> None:
+        """Count one event of a run over ``graph``."""
+        node = graph.find(event.node)
+        if node is None:  # e.g. a run started inside a node's exec
+            return
+        target = None if event.target is None else graph.find(event.target)
+        if event.target is not None and target is None:
+            return
+        self.record(event.kind, node, value=event.value, target=target, total=event.total)
+
+    def record(
+        self,
+        kind: str,
+        node: str,
+        *,
+        value: object = None,
+        target: str | None = None,
+        total: int | None = None,
+    ) -> None:
+        """Count one event given by ids (what :meth:`add` does once it has found them)."""
+        if kind == "start":
+            self.visits[node] = self.visits.get(node, 0) + 1
+            self.current = node
+            self.items.pop(node, None)
+        elif kind == "transition":
+            action = "default" if value is None or value == "" else str(value)
+            key = (node, action, target)
+            self.edges[key] = self.edges.get(key, 0) + 1
+        elif kind == "item":
+            done = self.items.get(node, (0, None))[0]
+            self.items[node] = (done + 1, total)
+        elif kind == "error":
+            self.failed = self.current = node
+
+
+# -- what every renderer draws ---------------------------------------------------------------
+
+
+class _Link(NamedTuple):
+    """A line to draw: a wired edge, or the line of a start or end marker."""
+
+    source: str
+    target: str
+    #: The action, or ``""`` for the default action and marker lines.
+    label: str
+    #: The flow the line belongs to.
+    parent: str | None
+    #: How many times the run took it (``None``: no overlay).
+    taken: int | None
+    #: "edge" (a wired successor, or a declared end), "start" (from a flow's start marker) or
+    #: "exit" (the implicit end after a node with no successors, drawn dashed).
+    role: str
+    #: The ``id`` of its group in the SVG.
+    dom_id: str
+
+
+class _Look(NamedTuple):
+    """Colours of a node or cluster: fill, outline, text, outline width."""
+
+    fill: str
+    stroke: str
+    text: str = "#1f2328"
+    width: float = 1.0
+
+
+_KIND_LOOKS: Final[dict[str, _Look]] = {
+    "node": _Look("#dbeafe", "#3b82f6"),
+    "batch": _Look("#dcfce7", "#16a34a"),
+    "async": _Look("#fef3c7", "#d97706"),
+    "async_batch": _Look("#ffedd5", "#ea580c"),
+    "parallel": _Look("#f3e8ff", "#9333ea"),
+    "flow": _Look("#f8fafc", "#64748b"),
+    "batch_flow": _Look("#f0fdf4", "#16a34a"),
+    "async_flow": _Look("#fffbeb", "#d97706"),
+    "async_batch_flow": _Look("#fff7ed", "#ea580c"),
+    "parallel_flow": _Look("#faf5ff", "#9333ea"),
+}
+_DIM: Final = _Look("#f1f5f9", "#cbd5e1", "#94a3b8")
+_FAILED: Final = _Look("#fee2e2", "#dc2626", "#7f1d1d", 3.0)
+_CURRENT: Final = "#2563eb"
+_EDGE: Final = _Look("none", "#64748b", "#334155")
+_MARKER: Final = _Look("#334155", "#334155", "#334155")
+
+
+@dataclass
+class _Scene:
+    """The graph with the overlay applied, for any renderer: labels, looks, markers, lines.
+
+    Markers are the small circles where a flow starts and ends. Their ids contain ``__``,
+    which node ids never do.
+    """
+
+    graph: Graph
+    overlay: Overlay | None
+    #: Node id -> drawn label (batch progress included).
+    labels: dict[str, str] = field(default_factory=dict)
+    #: Node id -> "plain" (no overlay), "unvisited", "visited", "current" or "failed".
+    states: dict[str, str] = field(default_factory=dict)
+    #: Flow id -> its markers: (marker id, "start" | "end" | "empty"), in drawing order.
+    markers: dict[str | None, list[tuple[str, str]]] = field(default_factory=dict)
+    #: Marker id -> the flow it is drawn in.
+    marker_parents: dict[str, str | None] = field(default_factory=dict)
+    #: Start lines, then edges (declared ends included), then implicit ends.
+    links: list[_Link] = field(default_factory=list)
+
+    def add_marker(self, marker: str, role: str, parent: str | None) -> None:
+        if marker not in self.marker_parents:
+            self.marker_parents[marker] = parent
+            self.markers.setdefault(parent, []).append((marker, role))
+
+    def name(self, node_id: str) -> str:
+        """The label of a node on one line, or ``(start)``/``(end)`` for a marker."""
+        if node_id in self.graph:
+            return self.labels[node_id].replace("\n", " ")
+        return "(start)" if node_id.endswith("__start") else "(end)"
+
+    def cluster_label(self, node: GraphNode) -> str:
+        return f"{self.labels[node.id]} ({KIND_NAMES[node.kind]})"
+
+    def look(self, node: GraphNode) -> _Look:
+        """How ``node`` is coloured in its state."""
+        look = _KIND_LOOKS[node.kind]
+        state = self.states[node.id]
+        if state == "unvisited":
+            return _DIM._replace(fill=look.fill) if node.is_flow else _DIM
+        if state == "current":
+            return look._replace(stroke=_CURRENT, width=3.0)
+        if state == "failed":
+            return _FAILED._replace(fill=look.fill) if node.is_flow else _FAILED
+        return look
+
+    def outline(self, *, links_inside: bool) -> Iterator[tuple[int, str, str]]:
+        """The drawing in order, as (depth, what, id): "open"/"close" a cluster, a "node", a
+        marker ("start", "empty", "end") and "link" (its index in :attr:`links`), either at the
+        end or, with ``links_inside``, at the end of the cluster they belong to.
+        """
+        by_parent: dict[str | None, list[int]] = {}
+        for index, link in enumerate(self.links):
+            by_parent.setdefault(link.parent if links_inside else None, []).append(index)
+
+        def cluster(parent: str | None, depth: int) -> Iterator[tuple[int, str, str]]:
+            markers = self.markers.get(parent, ())
+            yield from ((depth, role, m) for m, role in markers if role != "end")
+            for node in self.graph.children(parent):
+                if node.is_flow:
+                    yield depth, "open", node.id
+                    yield from cluster(node.id, depth + 1)
+                    yield depth, "close", node.id
+                else:
+                    yield depth, "node", node.id
+            yield from ((depth, role, m) for m, role in markers if role == "end")
+            if links_inside or parent is None:
+                yield from ((depth, "link", str(i)) for i in by_parent.get(parent, ()))
+
+        return cluster(None, 0)
+
+
+def _scene(flow_or_graph: BaseNode | Graph, overlay: Overlay | None) -> _Scene:
+    graph = flow_or_graph if isinstance(flow_or_graph, Graph) else build_graph(flow_or_graph)
+    scene = _Scene(graph, overlay)
+    taken: Counter[EdgeKey] = Counter(overlay.edges if overlay else {})
+    exits: Counter[str] = Counter()  # node id -> times a flow ended after it
+    entered: Counter[str] = Counter()  # node id -> times reached by an edge
+    for (source, _action, target), n in taken.items():
+        if target is None:
+            exits[source] += n
+        else:
+            entered[target] += n
+
+    def count(n: int) -> int | None:
+        return n if overlay is not None else None
+
+    for node in graph.nodes:
+        scene.labels[node.id] = _label(node, overlay)
+        scene.states[node.id] = _state(node.id, overlay)
+        if node.is_flow and node.start is None:
+            scene.add_marker(f"{node.id}__empty", "empty", node.id)
+        elif node.is_flow and node.start is not None:
+            marker = f"{node.id}__start"
+            scene.add_marker(marker, "start", node.id)
+            # the start node's visits that no edge explains: a batch flow starts it per item
+            visits = overlay.visits.get(node.start, 0) if overlay else 0
+            started = max(0, visits - entered[node.start])
+            dom_id = f"edge__{marker}__{node.start}"
+            link = _Link(marker, node.start, "", node.id, count(started), "start", dom_id)
+            scene.links.append(link)
+    for edge in graph.edges:
+        action = "" if edge.action == "default" else edge.action
+        times = count(taken[edge.source, edge.action, edge.target])
+        target = edge.target
+        if target is None:
+            target = f"{edge.source}__end"
+            scene.add_marker(target, "end", edge.parent)
+        dom_id = edge.dom_id or f"edge__{edge.source}__{target}__{len(scene.links)}"
+        link = _Link(edge.source, target, action, edge.parent, times, "edge", dom_id)
+        scene.links.append(link)
+    for node in graph.nodes:
+        if node.ends_flow:
+            marker = f"{node.id}__end"
+            scene.add_marker(marker, "end", node.parent)
+            times = count(exits[node.id])
+            dom_id = f"edge__{node.id}__{marker}"
+            link = _Link(node.id, marker, "", node.parent, times, "exit", dom_id)
+            scene.links.append(link)
+    return scene
+
+
+def _label(node: GraphNode, overlay: Overlay | None) -> str:
+    label = _clean(node.label)
+    progress = overlay.items.get(node.id) if overlay else None
+    if progress is None:
+        return label
+    done, total = progress
+    return f"{label} [{done}/{'?' if total is None else total}]"
+
+
+def _state(node_id: str, overlay: Overlay | None) -> str:
+    if overlay is None:
+        return "plain"
+    if overlay.failed == node_id:
+        return "failed"
+    if overlay.current == node_id:
+        return "current"
+    return "visited" if overlay.visits.get(node_id) else "unvisited"
+
+
+def _link_label(link: _Link) -> str:
+    label = _clean(link.label)
+    if not link.taken:
+        return label
+    return f"{label} ×{link.taken}" if label else f"×{link.taken}"
+
+
+def _link_look(link: _Link) -> _Look:
+    if link.taken:
+        return _Look("none", _CURRENT, _CURRENT, 2.0)
+    if link.taken is not None:
+        return _DIM
+    return _MARKER if link.role == "start" else _EDGE
+
+
+def _clean(text: str) -> str:
+    """``text`` with line breaks as ``\\n`` and other control characters as spaces."""
+    if text.isprintable():
+        return text
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(c if c == "\n" or c >= " " else " " for c in text)
+
+
+# -- DOT -------------------------------------------------------------------------------------
+
+_DOT_SHAPES: Final[dict[str, tuple[str, str]]] = {  # kind -> (shape, style)
+    "node": ("box", "rounded,filled"),
+    "batch": ("box3d", "filled"),
+    "async": ("box", "rounded,filled,dashed"),
+    "async_batch": ("box3d", "filled,dashed"),
+    "parallel": ("component", "filled,dashed"),
+}
+#: Flows that run their graph once per run; the others (batch flows) get a dashed outline.
+_ONCE_FLOWS: Final = frozenset({"flow", "async_flow"})
+_DOT_MARKERS: Final[dict[str, str]] = {
+    "start": 'label="", shape=circle, width=0.16, height=0.16',
+    "end": 'label="", shape=doublecircle, width=0.12, height=0.12',
+}
+_DOT_HEADER: Final = (
+    '  graph [compound=true, bgcolor="transparent", fontname="Helvetica", fontsize=12, '
+    'labeljust="l", nodesep=0.35, ranksep=0.45];\n'
+    f'  node [fontname="Helvetica", fontsize=11, fontcolor="{_EDGE.text}", height=0.35, '
+    'margin="0.15,0.06"];\n'
+    f'  edge [fontname="Helvetica", fontsize=10, color="{_EDGE.stroke}", '
+    f'fontcolor="{_EDGE.text}", arrowsize=0.7];'
+)
+
+
+def _dot_str(text: str) -> str:
+    """``text`` as a DOT quoted string (also safe for DOT keywords such as ``node``)."""
+    escaped = _clean(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def _dot_colours(look: _Look, sep: str = ", ") -> str:
+    """The colour attributes of ``look``: ``sep`` is ``", "`` in a list, ``"; "`` in a graph."""
+    colours = f'fillcolor="{look.fill}"', f'color="{look.stroke}"', f'fontcolor="{look.text}"'
+    return sep.join((*colours, f"penwidth={look.width:g}"))
+
+
+def to_dot(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) -> str:
+    """The graph as Graphviz DOT: flows as clusters, edges labelled with their actions.
+
+    With ``overlay``, visited nodes are filled and the others dimmed, taken edges show their
+    counts (``search ×3``), the current node has a thick outline and the failed one is red.
+    """
+    scene = _scene(flow_or_graph, overlay)
+    graph = scene.graph
+    lines = [f"digraph {_dot_str(graph.root.label)} {{", _DOT_HEADER]
+    for depth, what, ident in scene.outline(links_inside=False):
+        indent = "  " * (depth + 1)
+        if what == "open":
+            node = graph[ident]
+            style = "rounded,filled" if node.kind in _ONCE_FLOWS else "rounded,filled,dashed"
+            lines.append(f"{indent}subgraph {_dot_str('cluster_' + ident)} {{")
+            lines.append(f"{indent}  id={_dot_str(node.dom_id)};")
+            lines.append(f"{indent}  label={_dot_str(scene.cluster_label(node))};")
+            lines.append(f'{indent}  style="{style}"; {_dot_colours(scene.look(node), "; ")};')
+        elif what == "close":
+            lines.append(f"{indent}}}")
+        elif what == "node":
+            node = graph[ident]
+            shape, style = _DOT_SHAPES[node.kind]
+            attrs = f'id="{node.dom_id}", shape={shape}, style="{style}", '
+            attrs += _dot_colours(scene.look(node))
+            lines.append(
+                f"{indent}{_dot_str(ident)} [label={_dot_str(scene.labels[ident])}, {attrs}];"
+            )
+        elif what == "empty":
+            attrs = f'id="marker__{ident}", label="(no start node)", shape=plaintext'
+            lines.append(f"{indent}{_dot_str(ident)} [{attrs}];")
+        elif what == "link":
+            lines.append(f"{indent}{_dot_edge(scene, scene.links[int(ident)])}")
+        else:
+            attrs = f'id="marker__{ident}", {_DOT_MARKERS[what]}, fixedsize=true, style=filled, '
+            attrs += _dot_colours(_MARKER)
+            lines.append(f"{indent}{_dot_str(ident)} [{attrs}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _dot_edge(scene: _Scene, link: _Link) -> str:
+    attrs = [f'id="{link.dom_id}"']
+    label = _link_label(link)
+    if label:
+        attrs.append(f"label={_dot_str(label)}")
+    tail, head = link.source, link.target
+    if _is_cluster(scene, tail):
+        tail = _anchor(scene, tail, leaving=True)
+        if not _inside(scene, link.target, link.source):
+            attrs.append(f'ltail="cluster_{link.source}"')
+    if _is_cluster(scene, head):
+        head = _anchor(scene, head, leaving=False)
+        if not _inside(scene, link.source, link.target):
+            attrs.append(f'lhead="cluster_{link.target}"')
+    if link.role == "exit":
+        attrs.append("style=dashed")
+    look = _link_look(link)
+    if look != _EDGE:
+        attrs.append(f'color="{look.stroke}", fontcolor="{look.text}", penwidth={look.width:g}')
+    return f"{_dot_str(tail)} -> {_dot_str(head)} [{', '.join(attrs)}];"
+
+
+def _is_cluster(scene: _Scene, node_id: str) -> bool:
+    return node_id in scene.graph and scene.graph[node_id].is_flow
+
+
+def _anchor(scene: _Scene, flow_id: str, *, leaving: bool) -> str:
+    """A node inside the cluster ``flow_id`` for an edge to end at (its start node, at any
+    depth) or, for an edge ``leaving`` it, to start from (where the flow ends, if it can).
+    """
+    markers = scene.markers.get(flow_id, [])
+    if leaving:
+        ends = [marker for marker, role in markers if role == "end"]
+        if ends:
+            return ends[-1]
+    graph = scene.graph
+    node = graph[flow_id]
+    seen = set()
+    while node.is_flow and node.start is not None and node.id not in seen:
+        seen.add(node.id)
+        node = graph[node.start]
+    if not node.is_flow and _inside(scene, node.id, flow_id):
+        return node.id
+    return markers[0][0]  # the start marker, or the placeholder of a flow with no start
+
+
+def _inside(scene: _Scene, node_id: str, cluster: str) -> bool:
+    """Whether ``node_id`` (a node or a marker) is drawn inside the cluster ``cluster``."""
+    graph = scene.graph
+    current = node_id if node_id in graph else scene.marker_parents[node_id]
+    while current is not None:
+        if current == cluster:
+            return True
+        current = graph[current].parent
+    return False
+
+
+# -- Mermaid ---------------------------------------------------------------------------------
+
+_MERMAID_SHAPES: Final[dict[str, tuple[str, str]]] = {
+    "node": ("[", "]"),
+    "batch": ("[[", "]]"),
+    "async": ("([", "])"),
+    "async_batch": ("{{", "}}"),
+    "parallel": ("[/", "/]"),
+    "start": ("((", "))"),
+    "end": ("(((", ")))"),
+    "empty": ("[", "]"),
+}
+_MERMAID_ESCAPES: Final = {
+    "#": "#35;",
+    '"': "#quot;",
+    "<": "#lt;",
+    ">": "#gt;",
+    "&": "#amp;",
+    "`": "#96;",
+    "\n": "<br>",
+}
+
+
+def _mermaid_str(text: str) -> str:
+    """``text`` as a quoted Mermaid label."""
+    return '"' + "".join(_MERMAID_ESCAPES.get(c, c) for c in _clean(text)) + '"'
+
+
+def _mermaid_style(look: _Look) -> str:
+    return f"fill:{look.fill},stroke:{look.stroke},color:{look.text},stroke-width:{look.width:g}px"
+
+
+def to_mermaid(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) -> str:
+    """The graph as a Mermaid ``flowchart``: flows as subgraphs, edges labelled with actions.
+
+    Node shapes and ``classDef`` styles follow the kind; with ``overlay``, classes mark nodes as
+    visited, unvisited, current or failed and taken edges show their counts.
+    """
+    scene = _scene(flow_or_graph, overlay)
+    graph = scene.graph
+    lines = ["flowchart TD"]
+    classes: dict[str, list[str]] = {}  # class name -> its members, in order
+    styles: list[str] = []
+    link_styles: dict[_Look, list[str]] = {}
+    for depth, what, ident in scene.outline(links_inside=False):
+        indent = "  " * (depth + 1)
+        if what == "open":
+            node = graph[ident]
+            lines.append(f"{indent}subgraph {ident}[{_mermaid_str(scene.cluster_label(node))}]")
+            styles.append(f"  style {ident} {_mermaid_style(scene.look(node))}")
+        elif what == "close":
+            lines.append(f"{indent}end")
+        elif what == "link":
+            link = scene.links[int(ident)]
+            arrow = "-.->" if link.role == "exit" else "-->"
+            label = _link_label(link)
+            text = f"|{_mermaid_str(label)}|" if label else ""
+            lines.append(f"{indent}{link.source} {arrow}{text} {link.target}")
+            look = _link_look(link)
+            if look != _EDGE:
+                link_styles.setdefault(look, []).append(ident)
+        elif what == "node":
+            node = graph[ident]
+            opening, closing = _MERMAID_SHAPES[node.kind]
+            lines.append(f"{indent}{ident}{opening}{_mermaid_str(scene.labels[ident])}{closing}")
+            classes.setdefault(f"k_{node.kind}", []).append(ident)
+            if scene.states[ident] != "plain":
+                classes.setdefault(f"s_{scene.states[ident]}", []).append(ident)
+        else:
+            opening, closing = _MERMAID_SHAPES[what]
+            label = "(no start node)" if what == "empty" else " "
+            lines.append(f"{indent}{ident}{opening}{_mermaid_str(label)}{closing}")
+            classes.setdefault("marker" if what != "empty" else "empty", []).append(ident)
+    # kinds first, then states: a later classDef wins where both set a property
+    for name in sorted(classes, key=lambda name: (name[:2] == "s_", name)):
+        lines.append(f"  classDef {name} {_MERMAID_CLASSES[name]}")
+        lines.append(f"  class {','.join(classes[name])} {name}")
+    lines.extend(styles)
+    for look, indices in link_styles.items():
+        colours = f"stroke:{look.stroke},stroke-width:{look.width:g}px,color:{look.text}"
+        lines.append(f"  linkStyle {','.join(indices)} {colours}")
+    return "\n".join(lines) + "\n"
+
+
+_MERMAID_CLASSES: Final[dict[str, str]] = {
+    **{
+        f"k_{kind}": _mermaid_style(look)
+        for kind, look in _KIND_LOOKS.items()
+        if kind in _DOT_SHAPES
+    },
+    "s_visited": "stroke-width:2px",
+    "s_unvisited": _mermaid_style(_DIM),
+    "s_current": f"stroke:{_CURRENT},stroke-width:3px",
+    "s_failed": _mermaid_style(_FAILED),
+    "marker": _mermaid_style(_MARKER),
+    "empty": f"fill:none,stroke:none,color:{_DIM.text}",
+}
+
+
+# -- plain text ------------------------------------------------------------------------------
+
+
+def to_text(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) -> str:
+    """The graph as an indented outline for terminals: each flow's nodes, then its edges.
+
+    With ``overlay``, each node shows how often it ran and each taken edge its count.
+    """
+    scene = _scene(flow_or_graph, overlay)
+    lines = []
+    for depth, what, ident in scene.outline(links_inside=True):
+        indent = "  " * depth
+        if what in ("open", "node"):
+            lines.append(indent + _text_node(scene, scene.graph[ident]))
+        elif what == "empty":
+            lines.append(indent + "(no start node)")
+        elif what == "link":
+            link = scene.links[int(ident)]
+            label = _link_label(link).replace("\n", " ")
+            arrow = f"--{label}-->" if label else "-->"
+            lines.append(f"{indent}{scene.name(link.source)} {arrow} {scene.name(link.target)}")
+    return "\n".join(lines) + "\n"
+
+
+def _text_node(scene: _Scene, node: GraphNode) -> str:
+    text = f"{scene.name(node.id)} ({KIND_NAMES[node.kind]})"
+    if scene.overlay is None:
+        return text
+    visits = scene.overlay.visits.get(node.id, 0)
+    notes = [f"ran ×{visits}" if visits else "not run"]
+    state = scene.states[node.id]
+    if state in ("current", "failed"):
+        notes.append(state)
+    return f"{text}  [{', '.join(notes)}]"
+
+
+# -- notebooks -------------------------------------------------------------------------------
+
+
+def mimebundle(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) -> dict[str, str]:
+    """What a notebook shows for a flow: SVG (when Graphviz's ``dot`` runs) or else Mermaid,
+    and always the plain-text outline. ``Flow._repr_mimebundle_`` returns this.
+    """
+    graph = flow_or_graph if isinstance(flow_or_graph, Graph) else build_graph(flow_or_graph)
+    bundle: dict[str, str] = {}
+    svg = render_svg(to_dot(graph, overlay))
+    if svg is not None:
+        bundle["image/svg+xml"] = svg
+    else:
+        bundle["text/vnd.mermaid"] = to_mermaid(graph, overlay)
+    bundle["text/plain"] = to_text(graph, overlay)
+    return bundle
+
+
+def render_svg(dot_text: str) -> str | None:
+    """SVG for the DOT text ``dot_text`` from Graphviz's ``dot``; ``None`` when ``dot`` is not
+    on PATH or fails. The same text is rendered once: later calls reuse the result.
+    """
+    dot = shutil.which("dot")
+    return None if dot is None else _render_svg(dot_text, dot)
+
+
+_VERSION_COMMENT: Final = re.compile(r"<!-- Generated by graphviz.*?-->\n?", re.DOTALL)
+
+
+@functools.lru_cache(maxsize=128)
+def _render_svg(dot_text: str, dot: str) -> str | None:
+    """SVG for ``dot_text`` from the ``dot`` binary, without its version comment; ``None`` on
+    failure. Cached: re-displaying the same graph runs no process.
+    """
+    try:
+        result = subprocess.run(
+            [dot, "-Tsvg"], input=dot_text.encode("utf-8"), capture_output=True, timeout=60
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if result.returncode != 0:
+        return None
+    return _VERSION_COMMENT.sub("", result.stdout.decode("utf-8"), count=1)
