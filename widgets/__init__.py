@@ -1,4 +1,30 @@
 """Notebook toolkit for PocketFlow: inline graphs, live runs, a stepper and trace replay.
 
-Imported as ``pocketflow_widgets``.
+Imported as ``pocketflow_widgets``:
+
+- :func:`show` draws a flow's graph, with a recorded run laid over it.
+- :func:`run_live` / :func:`arun_live` run a flow while its graph lights up in the cell.
+- :class:`Stepper` walks a run one phase at a time, without blocking the kernel.
+- :class:`Replay` browses a recorded :class:`pocketflow.trace.Trace` step by step.
+- :func:`run` runs any flow, async ones included, from synchronous code.
 """
+
+from .live import LiveRun, arun_live, run_live
+from .replay import Replay
+from .running import run, run_coroutine
+from .show import GraphPicture, show
+from .stepper import Stepper
+from .view import GraphView
+
+__all__ = [
+    "GraphPicture",
+    "GraphView",
+    "LiveRun",
+    "Replay",
+    "Stepper",
+    "arun_live",
+    "run",
+    "run_coroutine",
+    "run_live",
+    "show",
+]

@@ -1,0 +1,141 @@
+"""Live runs: the graph in the cell lights up while the flow runs.
+
+The view is an observer of the run (``pocketflow.observe``): it counts what each event says and
+redraws at most every ``interval`` seconds, recolouring one layout rather than laying the graph
+out again. Output printed by the nodes still lands in the cell.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from typing import Any
+
+import ipywidgets as widgets
+from IPython.display import display
+
+from pocketflow import AsyncNode, BaseNode, Event, observe
+from pocketflow.graph import Overlay, build_graph
+from pocketflow.trace import Recorder, Trace
+
+from .running import run
+from .view import GraphView
+
+__all__ = ["LiveRun", "arun_live", "run_live"]
+
+
+class LiveRun:
+    """A live view of runs of ``flow``: :meth:`run` (sync) or :meth:`run_async`.
+
+    After a run, :attr:`trace` holds what happened (also when the run failed; the exception is
+    re-raised to the caller) and :attr:`widget` shows the final state.
+
+    >>> from pocketflow import Node, Flow
+    >>> live = LiveRun(Flow(start=Node(name="hello")), display_widget=False)
+    >>> live.run({})
+    >>> live.overlay.visits[live.graph.id_of(live.flow.start_node)]
+    1
+    """
+
+    def __init__(self, flow: BaseNode, *, interval: float = 0.1, display_widget: bool = True):
+        self.flow = flow
+        self.graph = build_graph(flow)
+        self.view = GraphView(self.graph)
+        self.status = widgets.HTML()
+        self.widget = widgets.VBox([self.view.widget, self.status])
+        self.interval = interval
+        self.display_widget = display_widget
+        self.overlay = Overlay()
+        self.recorder = Recorder()
+        self.error: BaseException | None = None
+        self.renders = 0
+        self._last_render = 0.0
+        self._last: Event | None = None
+
+    @property
+    def trace(self) -> Trace:
+        """The events of the last run."""
+        return self.recorder.trace
+
+    def __call__(self, event: Event) -> None:
+        """Take one event of the run (this object is the run's observer)."""
+        self.overlay.add(self.graph, event)
+        self._last = event
+        now = time.monotonic()
+        if now - self._last_render >= self.interval:
+            self._last_render = now
+            self.render()
+
+    def render(self) -> None:
+        """Redraw the graph and the status line now."""
+        self.renders += 1
+        self.view.update(self.overlay)
+        event = self._last
+        if self.error is not None:
+            text = f"failed in <b>{html.escape(self._failed_name())}</b>: " + html.escape(
+                f"{type(self.error).__name__}: {self.error}"
+            )
+        elif event is None:
+            text = "not started"
+        else:
+            where = " › ".join((*event.path, event.node.name))
+            text = f"step {event.step}: <code>{html.escape(where)}</code> {event.kind}"
+        self.status.value = f"<div class='pf-status'>{text}</div>"
+
+    def _failed_name(self) -> str:
+        failed = self.overlay.failed
+        return next((n.label for n in self.graph.nodes if n.id == failed), "?")
+
+    def _begin(self) -> None:
+        self.overlay = Overlay()
+        self.recorder = Recorder()
+        self.error = None
+        self._last = None
+        self.render()
+        if self.display_widget:
+            display(self.widget)
+
+    def _end(self, error: BaseException | None) -> None:
+        self.error = error
+        self.render()
+
+    def run(self, shared: Any) -> Any:
+        """Run the flow on ``shared`` with the view live; any flow, from sync code."""
+        self._begin()
+        try:
+            with observe(self, self.recorder):
+                result = run(self.flow, shared)
+        except BaseException as exc:
+            self._end(exc)
+            raise
+        self._end(None)
+        return result
+
+    async def run_async(self, shared: Any) -> Any:
+        """``await`` the flow on ``shared`` with the view live (sync flows run directly)."""
+        self._begin()
+        try:
+            with observe(self, self.recorder):
+                if isinstance(self.flow, AsyncNode):
+                    result = await self.flow.run_async(shared)
+                else:
+                    result = self.flow.run(shared)
+        except BaseException as exc:
+            self._end(exc)
+            raise
+        self._end(None)
+        return result
+
+
+def run_live(flow: BaseNode, shared: Any, *, interval: float = 0.1) -> Any:
+    """Show ``flow``'s graph in the cell and run it on ``shared``, lighting up the graph.
+
+    Returns what the run returns; an exception is re-raised after the view shows where it
+    happened. Use :class:`LiveRun` to keep the trace.
+    """
+    return LiveRun(flow, interval=interval).run(shared)
+
+
+async def arun_live(flow: BaseNode, shared: Any, *, interval: float = 0.1) -> Any:
+    """``await arun_live(flow, shared)``: :func:`run_live` in the running event loop."""
+    return await LiveRun(flow, interval=interval).run_async(shared)

@@ -1,0 +1,291 @@
+"""The Stepper: walk a run one phase at a time, with the graph, the values and ``shared``.
+
+Stepping never blocks the kernel. A sync flow is a generator of events (``flow.steps``): a click
+pulls the next event and returns. An async flow is an async generator (``flow.asteps``): a click
+schedules the next pull as a task on the running event loop (the kernel's, in Jupyter) and
+returns at once; the run waits between two events without holding the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import html
+import io
+import traceback
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Iterator
+from typing import Any
+
+import ipywidgets as widgets
+
+from pocketflow import AsyncNode, BaseNode, Event
+from pocketflow.graph import Overlay, build_graph
+from pocketflow.trace import snapshot
+
+from .state import diff_shared, short_repr
+from .view import GraphView
+
+__all__ = ["Stepper"]
+
+Stop = Callable[[Event], bool]
+
+
+class Stepper(widgets.VBox):
+    """A panel to walk ``flow`` over ``shared`` event by event.
+
+    Buttons: **Step** (the next event), **Next node** (on to the next node that starts),
+    **Continue** (to the end, or to the next breakpoint), **Reset** (start over from a fresh
+    copy of the ``shared`` given at the start). Breakpoints are nodes, chosen in the list or
+    given as ``breakpoints=`` (nodes or names). Everything can be driven from Python too:
+    :meth:`step`, :meth:`next_node`, :meth:`continue_`, :meth:`reset`; for an async flow each
+    schedules the work on the running loop and :meth:`wait` awaits it.
+
+    >>> from pocketflow import Node, Flow
+    >>> stepper = Stepper(Flow(start=Node(name="hello")), {})
+    >>> stepper.step(); stepper.last.kind
+    'start'
+    >>> stepper.continue_(); stepper.finished
+    True
+    """
+
+    def __init__(
+        self,
+        flow: BaseNode,
+        shared: dict[str, Any],
+        *,
+        breakpoints: Iterable[BaseNode | str] = (),
+    ) -> None:
+        self.flow = flow
+        self.graph = build_graph(flow)
+        self.is_async = isinstance(flow, AsyncNode)
+        self._initial = copy.deepcopy(shared)
+        self.shared = shared
+
+        self.step_button = widgets.Button(description="Step", icon="step-forward")
+        self.next_node_button = widgets.Button(description="Next node", icon="forward")
+        self.continue_button = widgets.Button(description="Continue", icon="play")
+        self.reset_button = widgets.Button(description="Reset", icon="undo")
+        self.step_button.on_click(lambda _: self.step())
+        self.next_node_button.on_click(lambda _: self.next_node())
+        self.continue_button.on_click(lambda _: self.continue_())
+        self.reset_button.on_click(lambda _: self.reset())
+        names = [(node.label, node.id) for node in self.graph.nodes]
+        self.breakpoint_picker = widgets.SelectMultiple(
+            options=names, description="Break at", rows=min(6, max(2, len(names)))
+        )
+        self.breakpoint_picker.value = tuple(self._breakpoint_ids(breakpoints))
+        self.view = GraphView(self.graph)
+        self.status = widgets.HTML()
+        self.diff = widgets.HTML()
+        self.error_box = widgets.HTML()
+        self.output = widgets.Output()
+        buttons = widgets.HBox(
+            [self.step_button, self.next_node_button, self.continue_button, self.reset_button]
+        )
+        super().__init__(
+            [
+                widgets.HBox([buttons, self.breakpoint_picker]),
+                self.view.widget,
+                self.status,
+                self.diff,
+                self.error_box,
+                self.output,
+            ]
+        )
+        self.pending: asyncio.Future[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._start()
+
+    # -- state --------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        self.events: list[Event] = []
+        self.last: Event | None = None
+        self.finished = False
+        self.error: BaseException | None = None
+        self.result: Any = None
+        self.overlay = Overlay()
+        self._before = snapshot(self.shared)
+        if self.is_async:
+            self._async_steps: AsyncGenerator[Event, None] = self.flow.asteps(self.shared)
+        else:
+            self._steps: Generator[Event, None, Any] = self.flow.steps(self.shared)
+        self._render(diff=None)
+
+    @property
+    def breakpoints(self) -> set[str]:
+        """The graph ids of the nodes where Continue stops."""
+        return set(self.breakpoint_picker.value)
+
+    def _breakpoint_ids(self, breakpoints: Iterable[BaseNode | str]) -> list[str]:
+        ids = []
+        for point in breakpoints:
+            if isinstance(point, BaseNode):
+                ids.append(self.graph.id_of(point))
+                continue
+            matches = [node.id for node in self.graph.nodes if point in (node.name, node.id)]
+            if not matches:
+                known = sorted({node.name for node in self.graph.nodes})
+                raise ValueError(f"no node named {point!r} in this flow (its nodes: {known})")
+            ids.extend(matches)
+        return ids
+
+    # -- actions ------------------------------------------------------------------------
+
+    def step(self) -> None:
+        """Advance by one event."""
+        self._advance(lambda event: True)
+
+    def next_node(self) -> None:
+        """Advance until the next node starts (or the run ends)."""
+        self._advance(lambda event: event.kind == "start")
+
+    def continue_(self) -> None:
+        """Advance to the end of the run, or until a breakpoint's node starts."""
+        points = self.breakpoints
+        self._advance(
+            lambda event: event.kind == "start" and self.graph.id_of(event.node) in points,
+            render_each=False,
+        )
+
+    def reset(self) -> None:
+        """Abandon the current run and start over from a fresh copy of the initial ``shared``."""
+        if self.pending is not None and not self.pending.done():
+            self.pending.cancel()
+        if self.is_async:
+            closing = self._async_steps.aclose()
+            if self._loop is not None and not self._loop.is_closed():
+                self._schedule(closing)
+            else:
+                closing.close()
+        else:
+            self._steps.close()
+        self.shared = copy.deepcopy(self._initial)
+        self.output.clear_output()
+        self._start()
+
+    async def wait(self) -> None:
+        """Wait until the work the last action scheduled (async flows) is done."""
+        while self.pending is not None and not self.pending.done():
+            await asyncio.shield(self.pending)
+
+    # -- driving the run ----------------------------------------------------------------
+
+    def _advance(self, stop: Stop, render_each: bool = True) -> None:
+        if self.finished:
+            return
+        if self.is_async:
+            if self.pending is not None and not self.pending.done():
+                return  # one advance at a time; the click is ignored while one runs
+            self.pending = self._schedule(self._advance_async(stop))
+            return
+        with self._capturing():
+            try:
+                while True:
+                    event = next(self._steps)
+                    if self._take(event, stop):
+                        break
+            except StopIteration as end:
+                self._finish(end.value, None)
+            except Exception as exc:
+                self._finish(None, exc)
+        self._render_now()
+
+    async def _advance_async(self, stop: Stop) -> None:
+        with self._capturing():
+            try:
+                while True:
+                    event = await self._async_steps.__anext__()
+                    if self._take(event, stop):
+                        break
+            except StopAsyncIteration:
+                self._finish(self.result, None)
+            except Exception as exc:
+                self._finish(None, exc)
+        self._render_now()
+
+    @contextlib.contextmanager
+    def _capturing(self) -> Iterator[None]:
+        """Show what the nodes print during a step in the panel (a click's output has no cell)."""
+        buffer = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(buffer):
+                yield
+        finally:
+            if buffer.getvalue():
+                self.output.append_stdout(buffer.getvalue())
+
+    def _take(self, event: Event, stop: Stop) -> bool:
+        """Record ``event``; whether to pause after it."""
+        self.events.append(event)
+        self.last = event
+        self.overlay.add(self.graph, event)
+        if event.kind == "post" and event.node is self.flow:
+            self.result = event.value
+        if event.kind == "error":
+            return False  # the exception follows at once: show both together
+        return stop(event)
+
+    def _finish(self, result: Any, error: BaseException | None) -> None:
+        self.finished = True
+        self.error = error
+        if error is None:
+            self.result = result if result is not None else self.result
+
+    def _schedule(self, coroutine: Any) -> asyncio.Future[Any]:
+        if self._loop is None:
+            try:
+                self._loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self._loop = asyncio.new_event_loop()
+        if self._loop.is_running():
+            return asyncio.ensure_future(coroutine, loop=self._loop)
+        # No loop is running (a plain script): run the step to completion right here.
+        task = self._loop.create_task(coroutine)
+        self._loop.run_until_complete(task)
+        return task
+
+    # -- the view -----------------------------------------------------------------------
+
+    def _render_now(self) -> None:
+        after = snapshot(self.shared)
+        self._render(diff=diff_shared(self._before, after))
+        self._before = after
+
+    def _render(self, diff: Any) -> None:
+        self.view.update(self.overlay)
+        self.status.value = self._status_html()
+        self.diff.value = "" if diff is None else diff.to_html()
+        if self.error is not None:
+            lines = traceback.format_exception(
+                type(self.error), self.error, self.error.__traceback__
+            )
+            self.error_box.value = (
+                "<div class='pf-error'><b>The run failed:</b>"
+                f"<pre>{html.escape(''.join(lines))}</pre></div>"
+            )
+        else:
+            self.error_box.value = ""
+        for button in (self.step_button, self.next_node_button, self.continue_button):
+            button.disabled = self.finished
+
+    def _status_html(self) -> str:
+        event = self.last
+        if event is None:
+            return "<div class='pf-status'>Ready: press <b>Step</b> to start.</div>"
+        where = " › ".join((*event.path, event.node.name))
+        parts = [f"<b>#{event.step}</b> <code>{html.escape(where)}</code> · <b>{event.kind}</b>"]
+        if event.item is not None:
+            total = f"/{event.total}" if event.total is not None else ""
+            parts.append(f"item {event.item + 1}{total}")
+        if event.attempt is not None:
+            parts.append(f"try {event.attempt + 1}")
+        if event.kind != "start":
+            parts.append(f"→ <code>{html.escape(short_repr(event.value))}</code>")
+        if event.kind == "transition":
+            target = event.target.name if event.target is not None else "end of flow"
+            parts.append(f"next: <b>{html.escape(target)}</b>")
+        if self.finished:
+            parts.append("<b>failed</b>" if self.error else "<b>finished</b>")
+        return f"<div class='pf-status'>{' · '.join(parts)}</div>"
