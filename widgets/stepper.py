@@ -240,7 +240,8 @@ class Stepper(widgets.VBox):
             except RuntimeError:
                 self._loop = asyncio.new_event_loop()
         if self._loop.is_running():
-            return asyncio.ensure_future(coroutine, loop=self._loop)
+            future: asyncio.Future[Any] = asyncio.ensure_future(coroutine, loop=self._loop)
+            return future
         # No loop is running (a plain script): run the step to completion right here.
         task = self._loop.create_task(coroutine)
         self._loop.run_until_complete(task)
