@@ -61,6 +61,14 @@ class Flow(BaseNode):
             )
         self.max_steps = max_steps
 
+    def _start_node(self) -> BaseNode:
+        if self.start_node is None:
+            raise ValueError(
+                f"{label(self)} has no start node: pass one, as in "
+                f"{type(self).__name__}(start=node), or call flow.start(node)"
+            )
+        return self.start_node
+
     def start(self, start: BaseNode) -> Any:
         """Make ``start`` the first node and return it, so ``flow.start(a) >> b`` chains."""
         if not isinstance(start, BaseNode):
@@ -105,12 +113,7 @@ class Flow(BaseNode):
         flow's params. ``origin`` is the wired flow (``self`` may be its per-run copy).
         """
         path = (*path, origin.name)
-        current = self.start_node
-        if current is None:
-            raise ValueError(
-                f"{label(self)} has no start node: pass one, as in "
-                f"{type(self).__name__}(start=node), or call flow.start(node)"
-            )
+        current: BaseNode | None = self._start_node()
         params = {**self.params}
         emit, count = run.emit, run.count
         max_steps = self.max_steps
@@ -163,6 +166,7 @@ class BatchFlow(Flow):
     def _exec_steps(
         self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
     ) -> Steps:
+        self._start_node()  # a batch flow without one fails even when it has nothing to run
         param_sets = _param_sets(self, prep_res)
         total = len(param_sets)
         for index, params in enumerate(param_sets):
@@ -207,6 +211,7 @@ class AsyncParallelBatchFlow(AsyncFlow, BatchFlow):
     def _exec_steps(
         self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
     ) -> Steps:
+        self._start_node()
         param_sets = _param_sets(self, prep_res)
         total = len(param_sets)
         all_steps = [

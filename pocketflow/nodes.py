@@ -226,12 +226,12 @@ class Node(BaseNode):
 
     def __init__(self, max_retries: int = 1, wait: float = 0, *, name: str | None = None) -> None:
         super().__init__(name=name)
-        if not isinstance(max_retries, int) or max_retries < 0:
+        if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
             raise ValueError(
                 f"{label(self)}: max_retries must be an integer >= 0 "
                 f"(the number of tries), got {describe(max_retries)}"
             )
-        if not isinstance(wait, (int, float)) or wait < 0:
+        if not isinstance(wait, (int, float)) or not wait >= 0:  # NaN is not >= 0 either
             raise ValueError(
                 f"{label(self)}: wait must be a number of seconds >= 0, got {describe(wait)}"
             )

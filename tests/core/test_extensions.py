@@ -190,6 +190,8 @@ def test_sync_flow_reaching_an_async_node_names_it_and_says_asyncflow() -> None:
     [
         ({"max_retries": -1}, "max_retries must be an integer >= 0"),
         ({"max_retries": 1.5}, "max_retries must be an integer >= 0"),
+        ({"max_retries": True}, "max_retries must be an integer >= 0"),
+        ({"wait": float("nan")}, "wait must be a number of seconds >= 0"),
         ({"wait": -0.1}, "wait must be a number of seconds >= 0"),
     ],
 )
