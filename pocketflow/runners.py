@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import types
 from collections import deque
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Generator, Sequence
 from typing import Any, TypeVar, cast
 
 from .events import Event, Run, make_event
@@ -139,8 +139,7 @@ async def gather(all_steps: Sequence[Steps], run: Run, limit: int | None) -> lis
     task outlives the call. Cancelling the call cancels them all the same way.
     """
     if limit is None or limit >= len(all_steps):
-        tasks = [asyncio.ensure_future(run_to_end_async(steps, run)) for steps in all_steps]
-        return await _all_or_none(tasks)
+        return await _all_or_none([run_to_end_async(steps, run) for steps in all_steps])
 
     results: list[Any] = [None] * len(all_steps)
     queue = iter(enumerate(all_steps))
@@ -149,19 +148,43 @@ async def gather(all_steps: Sequence[Steps], run: Run, limit: int | None) -> lis
         for index, steps in queue:
             results[index] = await run_to_end_async(steps, run)
 
-    await _all_or_none([asyncio.ensure_future(worker()) for _ in range(limit)])
+    await _all_or_none([worker() for _ in range(limit)])
     return results
 
 
-async def _all_or_none(tasks: Sequence[asyncio.Future[Any]]) -> list[Any]:
-    """Await every task; if one fails (or the wait is cancelled), cancel and await the rest."""
+async def _all_or_none(coroutines: Sequence[Coroutine[Any, Any, Any]]) -> list[Any]:
+    """Run the coroutines as tasks and return their results; when one fails (or this wait is
+    cancelled), cancel the others and wait for them before raising.
+    """
+    loop = asyncio.get_running_loop()
+    tasks = [loop.create_task(coroutine) for coroutine in coroutines]
+    if not tasks:
+        return []
+    finished: asyncio.Future[None] = loop.create_future()
+    remaining = len(tasks)
+
+    def on_done(task: asyncio.Task[Any]) -> None:
+        nonlocal remaining
+        remaining -= 1
+        if finished.done():
+            return
+        if task.cancelled():
+            finished.cancel()  # as if this wait were cancelled
+        elif task.exception() is not None:
+            finished.set_exception(task.exception())  # type: ignore[arg-type]
+        elif remaining == 0:
+            finished.set_result(None)
+
+    for task in tasks:
+        task.add_done_callback(on_done)
     try:
-        return await asyncio.gather(*tasks)
+        await finished
     except BaseException:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
+    return [task.result() for task in tasks]
 
 
 class _Handover:
