@@ -1,0 +1,130 @@
+# %% [markdown]
+# # A tour of the toolkit
+#
+# `pocketflow_widgets` is the notebook side of this project: it draws a flow, runs it while the
+# drawing lights up, walks a run one phase at a time, and replays a recorded run. This page
+# shows each tool once, on one small flow. The chapters that follow explain the ideas behind
+# them; come back here when you want the tool itself.
+
+# %%
+import asyncio
+
+from pocketflow import AsyncFlow, AsyncNode, Flow, Node
+from pocketflow.trace import Trace, record
+from pocketflow_widgets import Replay, Stepper, arun_live, run, run_live, show
+
+# %% [markdown]
+# ## The flow
+#
+# A tiny research loop: `decide` looks at how many notes there are and either asks `search`
+# for another one or hands over to `answer`. Evaluating a flow in a cell draws it: Graphviz
+# when it is installed, Mermaid otherwise.
+
+
+# %%
+class Decide(Node):
+    def prep(self, shared):
+        return len(shared["notes"])
+
+    def exec(self, count):
+        return "answer" if count >= 2 else "search"
+
+    def post(self, shared, prep_res, exec_res):
+        return exec_res
+
+
+class Search(Node):
+    def post(self, shared, prep_res, exec_res):
+        shared["notes"].append(f"note {len(shared['notes']) + 1}")
+        return "decide"
+
+
+class Answer(Node):
+    def post(self, shared, prep_res, exec_res):
+        shared["answer"] = " + ".join(shared["notes"])
+
+
+decide, search, answer = Decide(name="decide"), Search(name="search"), Answer(name="answer")
+decide - "search" >> search
+search - "decide" >> decide
+decide - "answer" >> answer
+research = Flow(start=decide, name="research")
+research
+
+# %% [markdown]
+# ## `run_live`: watch a run
+#
+# `run_live(flow, shared)` shows the graph and runs the flow; visited nodes fill in, taken edges
+# count their trips, and a failure turns its node red. What the nodes print still lands here.
+
+# %%
+shared = {"notes": []}
+run_live(research, shared)
+shared["answer"]
+
+# %% [markdown]
+# ## `Stepper`: one phase at a time
+#
+# **Step** pulls the next event (a node starts, `prep` returns, `exec` returns, `post` picks an
+# action, the flow follows an edge), **Next node** runs on to the next node, **Continue** runs
+# to the end or to a breakpoint, **Reset** starts over. Below the graph: the event, and what
+# the step changed in `shared`. Here the Stepper is driven from code, as a click would.
+
+# %%
+stepper = Stepper(research, {"notes": []}, breakpoints=["answer"])
+stepper.continue_()  # runs until the breakpoint: answer is about to start
+stepper
+
+# %% [markdown]
+# ## `record`, `show` and `Replay`: a run to keep
+#
+# `record` runs a flow and returns its trace, which saves to JSON lines and loads back. `show`
+# lays a trace over the graph; `Replay` browses it step by step with a slider.
+
+# %%
+trace = record(research, {"notes": []}, snapshots=True)
+trace.save("research_trace.jsonl")
+loaded = Trace.load("research_trace.jsonl")
+print(len(loaded), "steps; path:", " -> ".join(loaded.visited))
+show(research, loaded)
+
+# %%
+replay = Replay(loaded, research)
+replay.show(12)  # the moment the first note was written
+replay
+
+# %% [markdown]
+# ## Async flows in Jupyter
+#
+# The kernel already runs an event loop, so a cell can simply `await flow.run_async(shared)`.
+# `await arun_live(...)` is the live view of the same, and the Stepper steps async flows too,
+# scheduling each step on the kernel's loop so that the kernel never blocks.
+
+
+# %%
+class Fetch(AsyncNode):
+    async def prep_async(self, shared):
+        return shared["topic"]
+
+    async def exec_async(self, topic):
+        await asyncio.sleep(0.05)  # stands in for a network call
+        return f"three facts about {topic}"
+
+    async def post_async(self, shared, prep_res, exec_res):
+        shared["facts"] = exec_res
+
+
+fetch_flow = AsyncFlow(start=Fetch(name="fetch"), name="fetch_flow")
+facts = {"topic": "owls"}
+await arun_live(fetch_flow, facts)
+facts
+
+# %% [markdown]
+# Code that cannot `await` (a plain function, a widget callback) uses `run(flow, shared)`. It
+# runs any flow, sync or async, whether or not an event loop is already running; inside a
+# running loop it patches that loop with `nest_asyncio2` the first time it needs to.
+
+# %%
+more = {"topic": "bats"}
+run(fetch_flow, more)
+more

@@ -1,0 +1,230 @@
+# %% [markdown]
+# # Chapter 6 · Batches
+#
+# Much of the work in an LLM application is the same step applied to many things: summarise
+# each document, classify each email, translate each paragraph. PocketFlow has two tools for
+# this, and they differ in how much is repeated:
+#
+# * a **`BatchNode`** repeats one step, its `exec`, once per item;
+# * a **`BatchFlow`** repeats a whole sub-flow once per set of params.
+
+# %%
+from pocketflow import BatchFlow, BatchNode, Node, observe
+from standin import call_llm
+
+FILES = {
+    "bees.txt": "Bees find flowers by following a dance. The dance points the way.",
+    "moon.txt": "The Moon shows Earth one face. Its pull raises the tides.",
+    "bread.txt": "Sourdough rises thanks to wild yeast. The starter needs regular feeding.",
+    "soup.txt": "A good stock takes hours. Bones and vegetables simmer slowly.",
+}
+
+# %% [markdown]
+# ## `BatchNode`: one step, many items
+#
+# A `BatchNode`'s `prep` returns a list of items (any iterable; `None` means none). `exec` is
+# then called once per item, with retries per item if `max_retries` is set. `post` receives
+# the list of results, in the same order as the items. `prep` and `post` still run once, so
+# reading and writing `shared` happens in one place:
+
+
+# %%
+class SummarizeAll(BatchNode):
+    def prep(self, shared):
+        return list(shared["files"].items())
+
+    def exec(self, item):
+        _, text = item
+        return call_llm(f"Summarize this file in one sentence.\nText: {text}")
+
+    def post(self, shared, prep_res, exec_res):
+        filenames = [filename for filename, _ in prep_res]
+        shared["summaries"] = dict(zip(filenames, exec_res, strict=True))
+
+
+shared = {"files": FILES}
+SummarizeAll().run(shared)
+shared["summaries"]
+
+# %% [markdown]
+# `exec` still sees only its item, never `shared`. That is what allows Chapter 7 to run the
+# items at the same time without changing this code. While a batch runs, it reports an
+# `"item"` event as each item finishes, which is what a progress bar needs:
+
+
+# %%
+def print_progress(event):
+    if event.kind == "item":
+        print(f"item {event.item + 1}/{event.total}: {event.value}")
+
+
+with observe(print_progress):
+    SummarizeAll().run({"files": FILES})
+
+# %% [markdown]
+# ## `BatchFlow`: a whole sub-flow per item
+#
+# Sometimes each item needs several steps, each with its own `prep` and `post`. In Chapter 3
+# you ran a flow once per file by hand, changing its params each time. A `BatchFlow` is that
+# loop: its `prep` returns a list of param dicts, and it runs its sub-flow from the start
+# once for each dict, with those params.
+#
+# The nodes are the ones from Chapter 3. Each one reads its file name from `self.params`
+# and files its result under that name, so the runs never get in each other's way:
+
+
+# %%
+class Summarize(Node):
+    def prep(self, shared):
+        return shared["files"][self.params["filename"]]
+
+    def exec(self, text):
+        return call_llm(f"Summarize this file in one sentence.\nText: {text}")
+
+    def post(self, shared, prep_res, exec_res):
+        shared["summaries"][self.params["filename"]] = exec_res
+
+
+class CountWords(Node):
+    def prep(self, shared):
+        return shared["files"][self.params["filename"]]
+
+    def exec(self, text):
+        return len(text.split())
+
+    def post(self, shared, prep_res, exec_res):
+        shared["word_counts"][self.params["filename"]] = exec_res
+
+
+class EachFile(BatchFlow):
+    def prep(self, shared):
+        return [{"filename": filename} for filename in shared["files"]]
+
+
+summarize = Summarize()
+summarize >> CountWords()
+each_file = EachFile(start=summarize, name="each file")
+each_file
+
+# %%
+shared = {"files": FILES, "summaries": {}, "word_counts": {}}
+each_file.run(shared)
+shared["word_counts"]
+
+# %% [markdown]
+# Which to use? If one step is repeated, and the results are gathered in one `post`, use a
+# `BatchNode`. If each item goes through a pipeline of its own, use a `BatchFlow`.
+
+# %% [markdown]
+# ## Batches of batches
+#
+# A `BatchFlow` is a flow, and a flow can contain flows, so batches nest. Say the files are
+# sorted into folders. An outer batch runs once per folder. The inner batch runs once per file
+# *of that folder*, which it finds in `self.params`, set by the outer batch. The nodes at the
+# bottom see the params of both levels merged:
+
+# %%
+LIBRARY = {"nature": ["bees.txt", "moon.txt"], "kitchen": ["bread.txt", "soup.txt"]}
+
+
+class EachFolder(BatchFlow):
+    def prep(self, shared):
+        return [{"folder": folder} for folder in shared["library"]]
+
+
+class EachFileInFolder(BatchFlow):
+    def prep(self, shared):
+        return [{"filename": filename} for filename in shared["library"][self.params["folder"]]]
+
+
+class Index(Node):
+    def prep(self, shared):
+        print(f"Index sees {self.params}")
+        return shared["files"][self.params["filename"]]
+
+    def exec(self, text):
+        return call_llm(f"Summarize this file in one sentence.\nText: {text}")
+
+    def post(self, shared, prep_res, exec_res):
+        folder = shared["index"].setdefault(self.params["folder"], {})
+        folder[self.params["filename"]] = exec_res
+
+
+files_in_folder = EachFileInFolder(start=Index(), name="files in folder")
+each_folder = EachFolder(start=files_in_folder, name="each folder")
+
+shared = {"files": FILES, "library": LIBRARY, "index": {}}
+each_folder.run(shared)
+shared["index"]
+
+# %%
+each_folder
+
+# %% [markdown]
+# ## Watching a batch run
+#
+# `run_live` from `pocketflow_widgets` shows the flow's graph in the cell and runs the flow,
+# updating the picture as events arrive: the node running now, how often each node and each
+# edge has been visited, and how far the batch has got.
+#
+# The stand-in model answers instantly, so this version of `Index` waits a fifth of a second
+# per file, as a real model call might. Run the cell and watch the batch advance file by
+# file. When the run is over, the cell keeps the picture of how it ended.
+
+# %%
+import time
+
+from pocketflow_widgets import run_live
+
+
+class SlowIndex(Index):
+    def exec(self, text):
+        time.sleep(0.2)
+        return super().exec(text)
+
+
+files_in_folder = EachFileInFolder(start=SlowIndex(), name="files in folder")
+each_folder = EachFolder(start=files_in_folder, name="each folder")
+
+shared = {"files": FILES, "library": LIBRARY, "index": {}}
+run_live(each_folder, shared)
+
+# %% [markdown]
+# ## Summary
+#
+# * `BatchNode`: `prep` returns items, `exec` runs per item (with its own retries), and `post`
+#   gets the results in order.
+# * `BatchFlow`: `prep` returns param dicts, and the sub-flow runs once per dict with those
+#   params merged into the flow's own.
+# * Batch flows nest. Inner levels read the outer level's params in their `prep`.
+# * Each item reports an `"item"` event. `run_live` turns them into a live picture.
+
+# %% [markdown] tags=["exercise"]
+# ## Try this
+#
+# Re-running a batch over everything is wasteful when only a few items are new. Write
+# `EachNewFile`, a `BatchFlow` whose `prep` returns params only for the files that have no
+# summary yet. Run it on `shared` from the `EachFile` section, after adding one new file to
+# `shared["files"]`, and count how many times `Summarize` ran (an observer counting `"start"`
+# events of `Summarize` will do).
+
+# %% [markdown]
+# ### Solution
+
+
+# %% tags=["solution"]
+class EachNewFile(BatchFlow):
+    def prep(self, shared):
+        return [{"filename": name} for name in shared["files"] if name not in shared["summaries"]]
+
+
+shared = {"files": dict(FILES), "summaries": {}, "word_counts": {}}
+each_file.run(shared)
+shared["files"]["tea.txt"] = "Green tea is steamed or pan-fired. Black tea is oxidised first."
+
+runs = []
+summarize = Summarize()
+summarize >> CountWords()
+with observe(lambda e: e.kind == "start" and e.node is summarize and runs.append(e)):
+    EachNewFile(start=summarize).run(shared)
+print(f"Summarize ran {len(runs)} time(s); summaries: {sorted(shared['summaries'])}")

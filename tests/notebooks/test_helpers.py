@@ -1,0 +1,117 @@
+"""The chapters' helpers: the percent-format parser of ``build.py`` and the stand-in LLM."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"notebooks_{name}", NOTEBOOKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+build = _load("build")
+standin = _load("standin")
+
+
+def test_parse_reads_markdown_code_and_tags() -> None:
+    text = (
+        "# %% [markdown]\n# # Title\n#\n# Prose.\n\n"
+        "# %%\nx = 1\n\n\n"
+        '# %% tags=["solution", "nbval-ignore-output"]\nprint(x)\n'
+    )
+    cells = [(c.kind, c.source, c.tags) for c in build.parse(text)]
+    assert cells == [
+        ("markdown", "# Title\n\nProse.", []),
+        ("code", "x = 1", []),
+        ("code", "print(x)", ["solution", "nbval-ignore-output"]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("x = 1\n# %%\n", "before the first cell marker"),
+        ("# %% [markdown]\nnot a comment\n", "must be a '# ' comment"),
+        ("# %% tags=solution\n", "malformed cell marker"),
+    ],
+)
+def test_parse_refuses_what_it_cannot_place(text: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        build.parse(text, "chapter.py")
+
+
+def test_to_notebook_has_the_kernelspec_and_stable_ids() -> None:
+    notebook = build.to_notebook(build.parse("# %%\n1\n# %% [markdown]\n# hi\n"))
+    assert notebook.metadata["kernelspec"]["name"] == "python3"
+    assert [cell.id for cell in notebook.cells] == ["cell-00", "cell-01"]
+
+
+@pytest.fixture(autouse=True)
+def _stand_in_llm(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("POCKETFLOW_LLM", raising=False)
+
+
+def test_the_stand_in_recognises_the_chapters_prompts() -> None:
+    summary = standin.call_llm("Summarize this note in one sentence.\nText: One. Two.")
+    assert summary == "One."
+    decision = json.loads(
+        standin.call_llm(
+            "Decide the next action.\nQuestion: How do honeybees find flowers?\n"
+            "Context:\n(nothing yet)\n\nReply with JSON."
+        )
+    )
+    assert decision["action"] == "search"
+    assert decision["queries"]
+    suggestion = standin.call_llm("Suggest a recipe.\nIngredient: egg\nRecipes: Omelette, Flan")
+    assert "omelette" in suggestion or "flan" in suggestion
+
+
+def test_the_stand_in_is_deterministic_and_answers_anything() -> None:
+    prompt = "What is the airspeed of a swallow?"
+    assert standin.call_llm(prompt) == standin.call_llm(prompt)
+    assert standin.call_llm(prompt) != standin.call_llm(prompt + "!")
+
+
+def test_search_ranks_the_corpus_by_shared_words() -> None:
+    titles = [d.title for d in standin.search_web("waggle dance honeybee")]
+    assert titles[0] == "The waggle dance"
+    assert standin.search_web("quantum knitting") == []
+
+
+def test_flaky_fails_the_first_calls_then_delegates() -> None:
+    call = standin.flaky(2, llm=str.upper)
+    for _ in range(2):
+        with pytest.raises(ConnectionError):
+            call("hi")
+    assert call("hi") == "HI"
+
+
+def test_async_helpers_answer_like_the_sync_ones() -> None:
+    async def both() -> tuple[str, list[str]]:
+        reply = await standin.call_llm_async("Summarize.\nText: A. B.", delay=0)
+        return reply, await standin.fetch_recipes("Eggs", delay=0)
+
+    reply, recipes = asyncio.run(both())
+    assert reply == "A."
+    assert recipes == standin.RECIPES["egg"]
+
+
+def test_openai_mode_needs_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POCKETFLOW_LLM", "openai")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="OPENAI_API_KEY"):
+        standin.call_llm("hello")
