@@ -132,10 +132,24 @@ def run_live(flow: BaseNode, shared: Any, *, interval: float = 0.1) -> Any:
 
     Returns what the run returns; an exception is re-raised after the view shows where it
     happened. Use :class:`LiveRun` to keep the trace.
+
+    >>> from pocketflow import Flow, Node
+    >>> class Done(Node):
+    ...     def post(self, shared, prep_res, exec_res):
+    ...         return "done"
+    >>> run_live(Flow(start=Done()), {})  # in a notebook, the graph shows above the result
+    VBox(...)
+    'done'
     """
     return LiveRun(flow, interval=interval).run(shared)
 
 
 async def arun_live(flow: BaseNode, shared: Any, *, interval: float = 0.1) -> Any:
-    """``await arun_live(flow, shared)``: :func:`run_live` in the running event loop."""
+    """``await arun_live(flow, shared)``: :func:`run_live` in the running event loop.
+
+    >>> import asyncio
+    >>> from pocketflow import AsyncFlow, AsyncNode
+    >>> asyncio.run(arun_live(AsyncFlow(start=AsyncNode()), {}))
+    VBox(...)
+    """
     return await LiveRun(flow, interval=interval).run_async(shared)

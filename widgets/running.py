@@ -42,7 +42,15 @@ def run(flow: BaseNode, shared: Any) -> Any:
 
 
 def run_coroutine(coroutine: Coroutine[Any, Any, _T] | Awaitable[_T]) -> _T:
-    """Run ``coroutine`` to completion from sync code, whether or not a loop is running."""
+    """Run ``coroutine`` to completion from sync code, whether or not a loop is running.
+
+    >>> import asyncio
+    >>> async def answer():
+    ...     await asyncio.sleep(0)
+    ...     return 42
+    >>> run_coroutine(answer())
+    42
+    """
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:

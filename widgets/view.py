@@ -41,7 +41,15 @@ FRAME_CSS = {
 
 
 class GraphView:
-    """A flow's graph in a widget (:attr:`widget`); :meth:`update` lays an overlay over it."""
+    """A flow's graph in a widget (:attr:`widget`); :meth:`update` lays an overlay over it.
+
+    >>> from pocketflow import Flow, Node
+    >>> from pocketflow.graph import Overlay, build_graph
+    >>> view = GraphView(build_graph(Flow(start=Node(name="hello"))))
+    >>> view.update(Overlay(visits={"hello": 1}, current="hello"))
+    >>> "#node__hello" in view.render_html(Overlay(current="hello"))
+    True
+    """
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
