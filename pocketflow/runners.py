@@ -46,9 +46,7 @@ def awaits(func: _F) -> _F:
 
 
 def _awaitable_in_sync_run(op: object) -> RuntimeError:
-    close = getattr(op, "close", None)
-    if close is not None:
-        close()  # a coroutine that will never be awaited: no "never awaited" warning
+    # ``op`` is what an async hook yielded to an event loop: a sync run has none to give it to.
     return RuntimeError(
         "Use run_async. A synchronous run reached an async hook; run it in an AsyncFlow and "
         "await flow.run_async(shared)."
