@@ -42,3 +42,12 @@ def chromium_path() -> str:
         found or shutil.which("chromium"),
         "Chromium not found at /usr/bin/chromium; install it with: sudo apt-get install chromium",
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the browser tests last.
+
+    Playwright's synchronous API keeps an asyncio loop marked as running in the main thread for
+    as long as its session fixture lives, so any later test calling ``asyncio.run`` would fail.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
