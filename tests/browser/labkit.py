@@ -11,7 +11,8 @@ Two parts:
   its cells, and reports what a reader would see go wrong: error outputs, graphs that did not
   render, widgets that show a placeholder instead of a view. Locators scoped to one cell
   (:meth:`JupyterLabPage.cell`, :meth:`JupyterLabPage.output_of_cell`) are the hooks for tests that
-  click widgets.
+  click widgets; :meth:`JupyterLabPage.run_cell` runs one cell at a time, and
+  :meth:`JupyterLabPage.output_changes` watches an output change while its cell runs.
 
 Error outputs look exactly like ``stderr`` text in the DOM (both are rendered with the mime type
 ``application/vnd.jupyter.stderr``), so :meth:`JupyterLabPage.cell_errors` reads output types and
@@ -276,6 +277,17 @@ const cellIndex = (panel, element) => {
   const cells = [...panel.node.querySelectorAll('.jp-Cell')];
   return cells.indexOf(element.closest('.jp-Cell'));
 };
+const cellRunKey = (path, index) => path + '#' + index;
+// Whether the run of one cell started by start_cell() is over: the command settled and the
+// prompt no longer shows [*].
+const cellFinished = (panel, path, index) => {
+  const runs = window.__labkitCells || {};
+  const run = runs[cellRunKey(path, index)];
+  const cell = panel.content.widgets[index];
+  if (!run || !run.done || !cell) return false;
+  const prompt = cell.node.querySelector('.jp-InputPrompt');
+  return !(prompt && prompt.textContent.includes('[*]'));
+};
 """
 
 
@@ -371,6 +383,58 @@ panel.content.widgets.forEach((cell, index) => {
   }
 });
 return found;
+"""
+)
+
+_START_CELL = _script(
+    """
+const panel = findPanel(arg.path);
+if (!panel) throw new Error('no notebook panel for ' + arg.path);
+const notebook = panel.content;
+if (arg.index < 0 || arg.index >= notebook.widgets.length) {
+  throw new Error('no cell ' + arg.index + ' in ' + arg.path);
+}
+window.jupyterapp.shell.activateById(panel.id);
+notebook.activeCellIndex = arg.index;
+notebook.deselectAll();
+const run = {done: false, ok: null, error: null};
+window.__labkitCells = window.__labkitCells || {};
+window.__labkitCells[cellRunKey(arg.path, arg.index)] = run;
+window.jupyterapp.commands.execute('notebook:run-cell').then(
+  (ok) => { run.ok = ok; run.done = true; },
+  (error) => { run.error = String(error); run.done = true; });
+"""
+)
+
+_CELL_FINISHED = _script(
+    """
+const panel = findPanel(arg.path);
+if (!panel || !cellFinished(panel, arg.path, arg.index)) return false;
+const run = window.__labkitCells[cellRunKey(arg.path, arg.index)];
+return {ok: run.ok, error: run.error};
+"""
+)
+
+# The text of what `arg.selector` matches in one cell's output (all matches, one per line),
+# once it differs from `arg.previous` or once the cell finished.
+_OUTPUT_CHANGE = _script(
+    """
+const panel = findPanel(arg.path);
+const cell = panel && panel.content.widgets[arg.index];
+if (!cell) throw new Error('no cell ' + arg.index + ' in ' + arg.path);
+const found = [...cell.node.querySelectorAll('.jp-OutputArea ' + arg.selector)];
+const value = found.length ? found.map((element) => element.textContent).join('\\n') : null;
+if (cellFinished(panel, arg.path, arg.index)) return {finished: true, value};
+if (value !== null && value !== arg.previous) return {finished: false, value};
+return null;
+"""
+)
+
+_KERNEL_STATUS = _script(
+    """
+const panel = findPanel(arg);
+const kernel = panel && panel.sessionContext.session && panel.sessionContext.session.kernel;
+return kernel ? kernel.status : 'no kernel';
 """
 )
 
@@ -488,9 +552,9 @@ def safe_name(name: str) -> str:
 class JupyterLabPage:
     """One browser page on a JupyterLab server, working on one open notebook at a time.
 
-    The methods mirror what a reader does and sees: :meth:`open_notebook`, :meth:`run_all`,
-    then :meth:`cell_errors`, :meth:`graph_outputs`, :meth:`widget_problems` and
-    :meth:`screenshot`.
+    The methods mirror what a reader does and sees: :meth:`open_notebook`, :meth:`run_all` (or
+    :meth:`run_cell` one cell at a time), then :meth:`cell_errors`, :meth:`graph_outputs`,
+    :meth:`widget_problems` and :meth:`screenshot`.
     """
 
     def __init__(self, page: Page, server: LabServer, artifacts: Path) -> None:
@@ -582,8 +646,114 @@ class JupyterLabPage:
         return self._panel().locator(".jp-Cell").nth(index)
 
     def output_of_cell(self, index: int) -> Locator:
-        """The output area of the cell at ``index`` (from 0): scope widget clicks to it."""
-        return self.cell(index).locator(".jp-OutputArea")
+        """The output area of the cell at ``index`` (from 0): scope widget clicks to it.
+
+        Only the cell's own output area: an ``Output`` widget inside it has one of its own.
+        """
+        return self.cell(index).locator(".jp-Cell-outputArea")
+
+    def start_cell(self, index: int) -> None:
+        """Start running the cell at ``index`` (from 0) alone, without waiting for it."""
+        self.page.evaluate(_START_CELL, {"path": self._path(), "index": index})
+
+    def wait_for_cell(self, index: int, timeout: float = 60.0) -> bool:
+        """Wait until the cell started by :meth:`start_cell` finished; ``False`` if it failed."""
+        path = self._path()
+        try:
+            handle = self.page.wait_for_function(
+                _CELL_FINISHED,
+                arg={"path": path, "index": index},
+                timeout=timeout * 1000,
+                polling=50,
+            )
+        except PlaywrightTimeoutError:
+            raise AssertionError(
+                f"{path}: cell {index} was still running after {timeout:.0f} s"
+            ) from None
+        result = handle.json_value()
+        if result["error"]:
+            raise AssertionError(f"{path}: running cell {index} failed: {result['error']}")
+        return bool(result["ok"])
+
+    def run_cell(self, index: int, timeout: float = 60.0) -> bool:
+        """Run the cell at ``index`` (from 0) alone and wait until it finished.
+
+        Returns JupyterLab's verdict: ``False`` if the cell raised.
+        """
+        self.start_cell(index)
+        return self.wait_for_cell(index, timeout)
+
+    def output_changes(self, index: int, selector: str, timeout: float = 60.0) -> list[str]:
+        """Watch the cell at ``index``, started by :meth:`start_cell`, until it finished.
+
+        Returns each new text seen in what ``selector`` matches inside the cell's output while
+        the cell ran (successive values differ; a value first seen once the cell had finished
+        is not included). Polls every 50 ms.
+        """
+        path = self._path()
+        deadline = time.monotonic() + timeout
+        seen: list[str] = []
+        previous: str | None = None
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"{path}: cell {index} was still running after {timeout} s")
+            try:
+                handle = self.page.wait_for_function(
+                    _OUTPUT_CHANGE,
+                    arg={"path": path, "index": index, "selector": selector, "previous": previous},
+                    timeout=left * 1000,
+                    polling=50,
+                )
+            except PlaywrightTimeoutError:
+                raise AssertionError(
+                    f"{path}: cell {index} was still running after {timeout} s"
+                ) from None
+            change = handle.json_value()
+            if change["finished"]:
+                return seen
+            previous = change["value"]
+            seen.append(change["value"])
+
+    def kernel_status(self) -> str:
+        """The status of the open notebook's kernel as the page knows it (``"idle"``, ...)."""
+        status: str = self.page.evaluate(_KERNEL_STATUS, self._path())
+        return status
+
+    def wait_for_kernel_idle(self, timeout: float = 30.0) -> None:
+        """Wait until the open notebook's kernel reports ``idle``."""
+        path = self._path()
+        try:
+            self.page.wait_for_function(
+                f"(arg) => ({_KERNEL_STATUS})(arg) === 'idle'",
+                arg=path,
+                timeout=timeout * 1000,
+                polling=50,
+            )
+        except PlaywrightTimeoutError:
+            raise AssertionError(
+                f"{path}: the kernel was {self.kernel_status()!r}, not idle, after {timeout} s"
+            ) from None
+
+    def output_with_button(self, label: str) -> Locator:
+        """The output area of the first cell whose output has a button labelled ``label``.
+
+        Matched on the button's text: an icon's glyph is not part of it.
+        """
+        text = re.compile(rf"^\s*{re.escape(label)}\s*$")
+        button = self.page.locator("button").filter(has_text=text)
+        return self._panel().locator(".jp-Cell-outputArea").filter(has=button).first
+
+    def screenshot_output(self, index: int, name: str) -> Path:
+        """Save a PNG of the output area of the cell at ``index`` as ``<artifacts>/<name>.png``."""
+        return self.screenshot_element(self.output_of_cell(index), name)
+
+    def screenshot_element(self, element: Locator, name: str) -> Path:
+        """Save a PNG of ``element`` alone (scrolled into view) as ``<artifacts>/<name>.png``."""
+        self.artifacts.mkdir(parents=True, exist_ok=True)
+        target = self.artifacts / f"{safe_name(name)}.png"
+        element.screenshot(path=str(target))
+        return target
 
     def _panel(self) -> Locator:
         if self._panel_id is None:
