@@ -15,8 +15,8 @@ from typing import Any
 from . import runners
 from .errors import StepLimitError, describe, label
 from .events import ITEM, TRANSITION, Run
-from .nodes import AsyncNode, BaseNode, _await, check_concurrency
-from .runners import Steps, awaits
+from .nodes import AsyncNode, BaseNode, check_concurrency
+from .runners import Steps, awaited, awaits
 
 __all__ = ["AsyncBatchFlow", "AsyncFlow", "AsyncParallelBatchFlow", "BatchFlow", "Flow"]
 
@@ -218,7 +218,7 @@ class AsyncParallelBatchFlow(AsyncFlow, BatchFlow):
             self._batch_steps(shared, params, run, origin, path, index, total)
             for index, params in enumerate(param_sets)
         ]
-        yield from _await(runners.gather(all_steps, run, self.max_concurrency))
+        yield from awaited(runners.gather(all_steps, run, self.max_concurrency))
         return None
 
 

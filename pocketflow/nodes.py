@@ -13,16 +13,15 @@ from __future__ import annotations
 import asyncio
 import time
 import warnings
-from collections.abc import AsyncGenerator, Awaitable, Generator, Iterable, Sized
+from collections.abc import AsyncGenerator, Generator, Iterable, Sized
 from typing import Any, ClassVar, TypeVar
 
 from . import runners
 from .errors import add_note, describe, label
 from .events import ERROR, EXEC, FALLBACK, ITEM, POST, PREP, RETRY, START, Event, Run
-from .runners import Steps, awaits
+from .runners import Steps, awaited, awaits
 
 _N = TypeVar("_N", bound="BaseNode")
-_T = TypeVar("_T")
 
 __all__ = [
     "AsyncBatchNode",
@@ -277,7 +276,7 @@ class Node(BaseNode):
                     node = self.__copy__()
                 if self.wait > 0:
                     if self._is_async:
-                        yield from _sleep(self.wait)
+                        yield from awaited(asyncio.sleep(self.wait))
                     else:
                         time.sleep(self.wait)
         return None
@@ -394,7 +393,7 @@ class AsyncParallelBatchNode(AsyncNode, BatchNode):
             all_steps = [
                 self._attempts(item, run, origin, path, index) for index, item in enumerate(items)
             ]
-        return (yield from _await(runners.gather(all_steps, run, self.max_concurrency)))
+        return (yield from awaited(runners.gather(all_steps, run, self.max_concurrency)))
 
 
 class _Transition:
@@ -411,15 +410,6 @@ class _Transition:
 
     def __repr__(self) -> str:
         return f"<{self.source.name} - {self.action!r}>"
-
-
-def _await(awaitable: Awaitable[_T]) -> Generator[Any, Any, _T]:
-    """``awaitable`` for ``yield from`` in a step generator (see :func:`runners.awaits`)."""
-    return awaitable  # type: ignore[return-value]
-
-
-def _sleep(seconds: float) -> Generator[Any, Any, None]:
-    return _await(asyncio.sleep(seconds))
 
 
 def check_concurrency(node: BaseNode, limit: int | None) -> int | None:

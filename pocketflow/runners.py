@@ -20,6 +20,7 @@ from .events import Event, Run, make_event
 
 __all__ = [
     "Steps",
+    "awaited",
     "awaits",
     "gather",
     "iterate",
@@ -32,6 +33,7 @@ __all__ = [
 Steps = Generator[Any, Any, Any]
 
 _F = TypeVar("_F", bound=Callable[..., Steps])
+_T = TypeVar("_T")
 
 
 def awaits(func: _F) -> _F:
@@ -43,6 +45,11 @@ def awaits(func: _F) -> _F:
     generator is still an ordinary generator for the synchronous drivers.
     """
     return cast(_F, types.coroutine(func))
+
+
+def awaited(awaitable: Awaitable[_T]) -> Generator[Any, Any, _T]:
+    """``awaitable`` typed for ``yield from`` in a step generator marked with :func:`awaits`."""
+    return awaitable  # type: ignore[return-value]
 
 
 def _awaitable_in_sync_run(op: object) -> RuntimeError:
@@ -100,7 +107,7 @@ async def run_to_end_async(steps: Steps, run: Run) -> Any:
 
 @types.coroutine
 def _drive(steps: Steps, run: Run) -> Steps:
-    # The step generator awaits async hooks itself (``yield from hook().__await__()``), so what
+    # The step generator awaits async hooks itself (``yield from hook(...)``), so what
     # reaches this loop is either an event (a tuple) or what an awaited hook yields to the event
     # loop (a future, or None for a bare yield): that goes on to the task running us.
     raw_sinks = run.raw_sinks

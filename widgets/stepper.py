@@ -186,10 +186,10 @@ class Stepper(widgets.VBox):
                     event = next(self._steps)
                     if self._take(event, stop):
                         break
-            except StopIteration as end:
-                self._finish(end.value, None)
+            except StopIteration:
+                self._finish(None)
             except Exception as exc:
-                self._finish(None, exc)
+                self._finish(exc)
         self._render_now()
 
     async def _advance_async(self, stop: Stop) -> None:
@@ -200,9 +200,9 @@ class Stepper(widgets.VBox):
                     if self._take(event, stop):
                         break
             except StopAsyncIteration:
-                self._finish(self.result, None)
+                self._finish(None)
             except Exception as exc:
-                self._finish(None, exc)
+                self._finish(exc)
         self._render_now()
 
     @contextlib.contextmanager
@@ -227,11 +227,10 @@ class Stepper(widgets.VBox):
             return False  # the exception follows at once: show both together
         return stop(event)
 
-    def _finish(self, result: Any, error: BaseException | None) -> None:
+    def _finish(self, error: BaseException | None) -> None:
+        # The result needs no keeping here: it is the value of the run's last post (see _take).
         self.finished = True
         self.error = error
-        if error is None:
-            self.result = result if result is not None else self.result
 
     def _schedule(self, coroutine: Any) -> asyncio.Future[Any]:
         if self._loop is None:

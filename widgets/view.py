@@ -57,10 +57,10 @@ class GraphView:
         svg = render_svg(to_dot(graph))
         self.widget: widgets.Widget
         if svg is not None:
-            self._parts, self._labels = _split_svg(svg[svg.find("<svg") :])
+            self._parts = _split_svg(svg[svg.find("<svg") :])
             self.widget = widgets.HTML()
         else:
-            self._parts, self._labels = [], {}
+            self._parts = []
             self.widget = widgets.Output()
         self.update(Overlay())
 
@@ -126,10 +126,9 @@ def _edge_counts(graph: Graph, overlay: Overlay) -> dict[str, int]:
     return counts
 
 
-def _split_svg(svg: str) -> tuple[list[Any], dict[str, str]]:
+def _split_svg(svg: str) -> list[Any]:
     """The SVG cut around edge label texts, so labels can be rewritten without parsing again."""
     parts: list[Any] = []
-    labels: dict[str, str] = {}
     position = 0
     for group in _GROUP.finditer(svg):
         if group["cls"] != "edge":
@@ -139,9 +138,7 @@ def _split_svg(svg: str) -> tuple[list[Any], dict[str, str]]:
         if label is None:
             continue
         parts.append(svg[position : label.start(2)])
-        text = html.unescape(label[2])
-        parts.append((group["id"], text))
-        labels[group["id"]] = text
+        parts.append((group["id"], html.unescape(label[2])))
         position = label.end(2)
     parts.append(svg[position:])
-    return parts, labels
+    return parts
