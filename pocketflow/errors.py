@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -40,6 +41,14 @@ def describe(value: Any) -> str:
 
 
 def add_note(exc: BaseException, note: str) -> None:
-    """Attach ``note`` to ``exc`` where Python supports notes (3.11+)."""
+    """Attach ``note`` to ``exc``'s ``__notes__``.
+
+    Python 3.10 has no ``add_note`` and prints no notes, but the list is set all the same:
+    IPython shows it there too, and so do the toolkit's views.
+    """
     if hasattr(exc, "add_note"):
         exc.add_note(note)
+        return
+    notes = getattr(exc, "__notes__", None)
+    with contextlib.suppress(AttributeError):  # an exception type that takes no new attributes
+        exc.__notes__ = [*notes, note] if isinstance(notes, list) else [note]  # type: ignore[attr-defined]

@@ -112,6 +112,7 @@ class Flow(BaseNode):
         """The orchestration: run the graph once from the start node, with a copy of the
         flow's params. ``origin`` is the wired flow (``self`` may be its per-run copy).
         """
+        __tracebackhide__ = True
         path = (*path, origin.name)
         current: BaseNode | None = self._start_node()
         params = {**self.params}
@@ -147,6 +148,7 @@ class Flow(BaseNode):
         total: int,
     ) -> Steps:
         """One run of a batch flow's graph, for the ``index``-th param set."""
+        __tracebackhide__ = True
         batch_run = self.__copy__()
         batch_run.params = {**self.params, **params}
         yield from Flow._exec_steps(batch_run, shared, None, run, origin, path)
@@ -166,6 +168,7 @@ class BatchFlow(Flow):
     def _exec_steps(
         self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
     ) -> Steps:
+        __tracebackhide__ = True
         self._start_node()  # a batch flow without one fails even when it has nothing to run
         param_sets = _param_sets(self, prep_res)
         total = len(param_sets)
@@ -211,6 +214,7 @@ class AsyncParallelBatchFlow(AsyncFlow, BatchFlow):
     def _exec_steps(
         self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
     ) -> Steps:
+        __tracebackhide__ = True
         self._start_node()
         param_sets = _param_sets(self, prep_res)
         total = len(param_sets)

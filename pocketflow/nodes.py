@@ -125,11 +125,13 @@ class BaseNode:
 
     def run(self, shared: Any) -> Any:
         """Run this node (or flow) on ``shared`` and return what ``post`` returned."""
+        __tracebackhide__ = True
         if self.successors:
             warnings.warn("Node won't run successors. Use Flow.", stacklevel=2)
         return self._run(shared)
 
     def _run(self, shared: Any) -> Any:
+        __tracebackhide__ = True
         run = Run()
         return runners.run_to_end(self._steps(shared, run, self, ()), run)
 
@@ -167,6 +169,7 @@ class BaseNode:
         ``self`` is the object that runs (a per-run copy inside a flow), ``origin`` the wired node
         that events name, ``path`` the names of the enclosing flows.
         """
+        __tracebackhide__ = True
         emit, count, params = run.emit, run.count, self.params
         hooks: Any = self
         phase = PREP
@@ -193,8 +196,11 @@ class BaseNode:
             if emit:
                 yield (count(), POST, origin, path, action, params, None, None, None, None)
             return action
-        except Exception as exc:
-            if run.error is not exc:  # report where it was raised, not again in each outer flow
+        except GeneratorExit:  # the consumer closed a stepped run: nothing failed, yield nothing
+            raise
+        except BaseException as caught:  # an interrupt or a cancellation is reported here too
+            exc = runners.unwrap_stop_iteration(caught)
+            if _first_report(run.error, exc):
                 run.error = exc
                 where = f" (in {' > '.join(path)})" if path else ""
                 add_note(exc, f"pocketflow: raised in {phase} of node '{origin.name}'{where}")
@@ -207,6 +213,7 @@ class BaseNode:
         self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
     ) -> Steps:
         """How ``exec`` runs: here, once. Subclasses override this one hook."""
+        __tracebackhide__ = True
         yield from ()  # a generator, like every _exec_steps
         return self.exec(prep_res)
 
@@ -240,12 +247,14 @@ class Node(BaseNode):
 
     def exec_fallback(self, prep_res: Any, exc: Exception) -> Any:
         """Called when every try of ``exec`` failed; return a result or raise (the default)."""
+        __tracebackhide__ = True
         raise exc
 
     @awaits
     def _exec_steps(
         self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
     ) -> Steps:
+        __tracebackhide__ = True
         return (yield from self._attempts(prep_res, run, origin, path, None))
 
     @awaits
@@ -253,6 +262,7 @@ class Node(BaseNode):
         self, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...], item: int | None
     ) -> Steps:
         """``exec`` with retries, then ``exec_fallback``: the result for one input."""
+        __tracebackhide__ = True
         node: Any = self  # whose exec runs; a concurrent batch item retries on a copy of its own
         max_retries = self.max_retries
         for attempt in range(max_retries):
@@ -291,6 +301,7 @@ class BatchNode(Node):
     def _exec_steps(
         self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
     ) -> Steps:
+        __tracebackhide__ = True
         items = _batch_items(self, prep_res)
         total = len(items) if isinstance(items, Sized) else None
         results = []
@@ -308,6 +319,7 @@ class BatchNode(Node):
         index: int,
         total: int | None,
     ) -> Steps:
+        __tracebackhide__ = True
         result = yield from self._attempts(item, run, origin, path, index)
         if run.emit:
             detail = (index, total, None, None)
@@ -332,6 +344,7 @@ class AsyncNode(Node):
 
     async def exec_fallback_async(self, prep_res: Any, exc: Exception) -> Any:
         """Called when every try of ``exec_async`` failed; return a result or raise."""
+        __tracebackhide__ = True
         raise exc
 
     async def post_async(self, shared: Any, prep_res: Any, exec_res: Any) -> Any:
@@ -340,15 +353,18 @@ class AsyncNode(Node):
 
     async def run_async(self, shared: Any) -> Any:
         """Run this node (or async flow) on ``shared``; return what ``post_async`` returned."""
+        __tracebackhide__ = True
         if self.successors:
             warnings.warn("Node won't run successors. Use AsyncFlow.", stacklevel=2)
         return await self._run_async(shared)
 
     async def _run_async(self, shared: Any) -> Any:
+        __tracebackhide__ = True
         run = Run()
         return await runners.run_to_end_async(self._steps(shared, run, self, ()), run)
 
     def _run(self, shared: Any) -> Any:
+        __tracebackhide__ = True
         raise RuntimeError("Use run_async.")
 
 
@@ -382,6 +398,7 @@ class AsyncParallelBatchNode(AsyncNode, BatchNode):
     def _exec_steps(
         self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
     ) -> Steps:
+        __tracebackhide__ = True
         items = list(_batch_items(self, prep_res))
         total = len(items)
         if run.emit:
@@ -394,6 +411,18 @@ class AsyncParallelBatchNode(AsyncNode, BatchNode):
                 self._attempts(item, run, origin, path, index) for index, item in enumerate(items)
             ]
         return (yield from awaited(runners.gather(all_steps, run, self.max_concurrency)))
+
+
+def _first_report(reported: BaseException | None, exc: BaseException) -> bool:
+    """Whether ``exc``, escaping a node, is news to the run and gets an ``error`` event.
+
+    An exception is reported where it was raised, not again in each outer flow it passes. A
+    ``BaseException`` (an interrupt, a cancellation) is reported only when nothing failed before:
+    the items a failure cancels in a parallel batch are not failures of their own.
+    """
+    if reported is None:
+        return True
+    return reported is not exc and isinstance(exc, Exception)
 
 
 class _Transition:

@@ -6,6 +6,9 @@ run, whatever the async hooks it awaits yield to the event loop. The orchestrati
 those generators, once; the drivers here only decide what happens to what is yielded: run to
 the end (sync or async), hand each event to a consumer that pulls (a generator or an async
 generator), or run several generators concurrently.
+
+The frames a run passes through in the library set a local ``__tracebackhide__``: IPython (and
+pytest) leave such frames out of a traceback, so a notebook shows the user's own code.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Generator, Sequence
 from typing import Any, TypeVar, cast
 
-from .events import Event, Run, make_event
+from .events import ERROR, Event, Run, make_event
 
 __all__ = [
     "Steps",
@@ -27,6 +30,7 @@ __all__ = [
     "iterate_async",
     "run_to_end",
     "run_to_end_async",
+    "unwrap_stop_iteration",
 ]
 
 #: A run's step generator: yields events and awaitables, returns the run's result.
@@ -60,8 +64,28 @@ def _awaitable_in_sync_run(op: object) -> RuntimeError:
     )
 
 
+def unwrap_stop_iteration(exc: BaseException) -> BaseException:
+    """The ``StopIteration`` a user's hook raised, where a generator turned it into the
+    ``RuntimeError`` of PEP 479; any other exception as it is.
+
+    Step generators call the hooks, so a hook's ``StopIteration`` reaches the caller wrapped;
+    the synchronous driver unwraps it so that ``run`` raises what the hook raised, as in the
+    original. (Coroutines wrap it the same way, and there ``run_async`` keeps the wrapper: a
+    coroutine cannot raise ``StopIteration``, in the original neither.)
+    """
+    cause = exc.__cause__
+    if (
+        type(exc) is RuntimeError
+        and isinstance(cause, StopIteration)
+        and exc.args in (("generator raised StopIteration",), ("coroutine raised StopIteration",))
+    ):
+        return cause
+    return exc
+
+
 def run_to_end(steps: Steps, run: Run) -> Any:
     """Drive ``steps`` to its end synchronously, notifying observers; return the result."""
+    __tracebackhide__ = True
     raw_sinks = run.raw_sinks
     observers = run.observers
     while True:
@@ -69,6 +93,11 @@ def run_to_end(steps: Steps, run: Run) -> Any:
             op = next(steps)
         except StopIteration as stop:
             return stop.value
+        except RuntimeError as exc:
+            unwrapped = unwrap_stop_iteration(exc)
+            if unwrapped is exc:
+                raise
+            raise unwrapped from None
         if type(op) is not tuple:
             raise _awaitable_in_sync_run(op)
         # run.publish(op), inlined: this loop is the hot path of an observed run
@@ -82,6 +111,7 @@ def run_to_end(steps: Steps, run: Run) -> Any:
 
 def iterate(steps: Steps, run: Run) -> Generator[Event, None, Any]:
     """Yield each event of ``steps`` to the caller, who decides when the run goes on."""
+    __tracebackhide__ = True
     while True:
         try:
             op = next(steps)
@@ -98,6 +128,7 @@ async def run_to_end_async(steps: Steps, run: Run) -> Any:
     Events go to the observers and, when the run has a ``sink`` (a consumer stepping through
     it), are awaited there, which is how an async run pauses between two events.
     """
+    __tracebackhide__ = True
     if run.emit:
         return await _drive(steps, run)
     # Nobody listens, so ``steps`` yields only what the hooks it awaits yield to the event loop:
@@ -107,6 +138,7 @@ async def run_to_end_async(steps: Steps, run: Run) -> Any:
 
 @types.coroutine
 def _drive(steps: Steps, run: Run) -> Steps:
+    __tracebackhide__ = True
     # The step generator awaits async hooks itself (``yield from hook(...)``), so what
     # reaches this loop is either an event (a tuple) or what an awaited hook yields to the event
     # loop (a future, or None for a bare yield): that goes on to the task running us.
@@ -143,6 +175,7 @@ async def gather(all_steps: Sequence[Steps], run: Run, limit: int | None) -> lis
     When one fails, the others are cancelled and awaited before the exception propagates, so no
     task outlives the call. Cancelling the call cancels them all the same way.
     """
+    __tracebackhide__ = True
     if limit is None or limit >= len(all_steps):
         return await _all_or_none([run_to_end_async(steps, run) for steps in all_steps])
 
@@ -150,6 +183,7 @@ async def gather(all_steps: Sequence[Steps], run: Run, limit: int | None) -> lis
     queue = iter(enumerate(all_steps))
 
     async def worker() -> None:  # takes the next generator as soon as its last one is done
+        __tracebackhide__ = True
         for index, steps in queue:
             results[index] = await run_to_end_async(steps, run)
 
@@ -161,6 +195,7 @@ async def _all_or_none(coroutines: Sequence[Coroutine[Any, Any, Any]]) -> list[A
     """Run the coroutines as tasks and return their results; when one fails (or this wait is
     cancelled), cancel the others and wait for them before raising.
     """
+    __tracebackhide__ = True
     loop = asyncio.get_running_loop()
     tasks = [loop.create_task(coroutine) for coroutine in coroutines]
     if not tasks:
@@ -209,6 +244,8 @@ class _Handover:
         resume: asyncio.Future[None] = self.loop.create_future()
         self.pending.append((event, resume))
         self.wake()
+        if event.kind == ERROR and not isinstance(event.value, Exception):
+            return  # an interrupt or a cancellation goes on at once: nobody may hold it up
         await resume
 
     async def wait(self) -> None:
@@ -223,6 +260,7 @@ async def iterate_async(steps: Steps, run: Run) -> AsyncGenerator[Event, None]:
     The run itself goes on in a task of the running loop (so concurrent batch items can each
     pause at their own event). Closing the generator cancels that task and waits for it.
     """
+    __tracebackhide__ = True
     loop = asyncio.get_running_loop()
     handover = _Handover(loop)
     run.sink = handover.put

@@ -70,12 +70,6 @@ def _settings(test: Any) -> Any:
     return seed(int(SEED))(test) if SEED is not None else test
 
 
-@pytest.fixture(scope="module")
-def reference() -> ModuleType:
-    """The reference release, loaded under the name ``pocketflow_reference``."""
-    return programs.load_reference_or_skip()  # type: ignore[no-any-return]
-
-
 def assert_same_behaviour(reference: ModuleType, program: Any) -> None:
     """Run ``program`` with both libraries (and with ours observed and stepped); compare."""
     parallel = program.is_parallel
