@@ -19,6 +19,7 @@ from pocketflow.graph import Overlay, build_graph
 from pocketflow.trace import Recorder, Trace
 
 from .running import run
+from .tracebacks import user_traceback
 from .view import GraphView
 
 __all__ = ["LiveRun", "arun_live", "run_live"]
@@ -48,6 +49,8 @@ class LiveRun:
         self.overlay = Overlay()
         self.recorder = Recorder()
         self.error: BaseException | None = None
+        #: The error's traceback as the view shows it: the user's frames, not the library's.
+        self.error_text = ""
         self.renders = 0
         self._last_render = 0.0
         self._last: Event | None = None
@@ -75,6 +78,10 @@ class LiveRun:
             text = f"failed in <b>{html.escape(self._failed_name())}</b>: " + html.escape(
                 f"{type(self.error).__name__}: {self.error}"
             )
+            text = (
+                f"<details><summary>{text}</summary>"
+                f"<pre>{html.escape(self.error_text)}</pre></details>"
+            )
         elif event is None:
             text = "not started"
         else:
@@ -90,6 +97,7 @@ class LiveRun:
         self.overlay = Overlay()
         self.recorder = Recorder()
         self.error = None
+        self.error_text = ""
         self._last = None
         self.render()
         if self.display_widget:
@@ -97,6 +105,7 @@ class LiveRun:
 
     def _end(self, error: BaseException | None) -> None:
         self.error = error
+        self.error_text = "" if error is None else user_traceback(error)
         self.render()
 
     def run(self, shared: Any) -> Any:

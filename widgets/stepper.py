@@ -13,7 +13,6 @@ import contextlib
 import copy
 import html
 import io
-import traceback
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Iterator
 from typing import Any
 
@@ -24,6 +23,7 @@ from pocketflow.graph import Overlay, build_graph
 from pocketflow.trace import snapshot
 
 from .state import diff_shared, short_repr
+from .tracebacks import user_traceback
 from .view import GraphView
 
 __all__ = ["Stepper"]
@@ -104,6 +104,8 @@ class Stepper(widgets.VBox):
         self.last: Event | None = None
         self.finished = False
         self.error: BaseException | None = None
+        #: The error's traceback as the error box shows it: the user's frames, not the library's.
+        self.error_text = ""
         self.result: Any = None
         self.overlay = Overlay()
         self._before = snapshot(self.shared)
@@ -231,6 +233,7 @@ class Stepper(widgets.VBox):
         # The result needs no keeping here: it is the value of the run's last post (see _take).
         self.finished = True
         self.error = error
+        self.error_text = "" if error is None else user_traceback(error)
 
     def _schedule(self, coroutine: Any) -> asyncio.Future[Any]:
         if self._loop is None:
@@ -258,12 +261,9 @@ class Stepper(widgets.VBox):
         self.status.value = self._status_html()
         self.diff.value = "" if diff is None else diff.to_html()
         if self.error is not None:
-            lines = traceback.format_exception(
-                type(self.error), self.error, self.error.__traceback__
-            )
             self.error_box.value = (
                 "<div class='pf-error'><b>The run failed:</b>"
-                f"<pre>{html.escape(''.join(lines))}</pre></div>"
+                f"<pre>{html.escape(self.error_text)}</pre></div>"
             )
         else:
             self.error_box.value = ""
