@@ -8,6 +8,7 @@ code that cannot ``await``: a plain function, a widget callback, a script.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Coroutine
 from typing import Any, TypeVar
 
@@ -22,12 +23,15 @@ def run(flow: BaseNode, shared: Any) -> Any:
     """Run ``flow`` (any node or flow, sync or async) on ``shared``; return its result.
 
     - A sync flow simply runs: ``flow.run(shared)``.
-    - An async flow with no event loop running in this thread runs in a fresh one
-      (``asyncio.run``).
+    - An async flow with no event loop running in this thread runs in a fresh one, closed
+      afterwards (as by ``asyncio.run``).
     - An async flow called while a loop is running in this thread (a notebook cell, a widget
       callback) needs to re-enter that loop, which asyncio forbids; here the loop is patched with
       ``nest_asyncio2`` (the maintained successor of ``nest_asyncio``, which ipykernel itself
       uses), at this first call and not at import time.
+
+    Interrupting the run (a ``KeyboardInterrupt``) or any exception while it runs stops it for
+    good, see :func:`run_coroutine`.
 
     >>> from pocketflow import AsyncNode
     >>> class Answer(AsyncNode):
@@ -44,6 +48,10 @@ def run(flow: BaseNode, shared: Any) -> Any:
 def run_coroutine(coroutine: Coroutine[Any, Any, _T] | Awaitable[_T]) -> _T:
     """Run ``coroutine`` to completion from sync code, whether or not a loop is running.
 
+    When waiting for it is interrupted, by a ``KeyboardInterrupt`` (interrupting a kernel) or
+    any other exception, the run is cancelled and has stopped before the exception propagates:
+    in a kernel, whose loop goes on after the cell, no task of the run resumes later.
+
     >>> import asyncio
     >>> async def answer():
     ...     await asyncio.sleep(0)
@@ -54,11 +62,53 @@ def run_coroutine(coroutine: Coroutine[Any, Any, _T] | Awaitable[_T]) -> _T:
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(_as_coroutine(coroutine))
+        return _run_in_new_loop(coroutine)
     import nest_asyncio2
 
     nest_asyncio2.apply(loop)
-    return loop.run_until_complete(coroutine)
+    return _run_to_end(loop, coroutine)
+
+
+def _run_to_end(loop: asyncio.AbstractEventLoop, awaitable: Awaitable[_T]) -> _T:
+    """Run ``awaitable`` as a task of ``loop``; on any exception, stop the task, then raise."""
+    task = loop.create_task(_as_coroutine(awaitable))
+    try:
+        return loop.run_until_complete(task)
+    except BaseException:
+        _stop(loop, task)
+        raise
+
+
+def _stop(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
+    """Cancel ``task`` and run ``loop`` until it is done.
+
+    An interrupt while it winds down cancels it again rather than leaving it half-cancelled,
+    pending in a loop that runs on; what the task ends with is dropped: the caller raises the
+    exception that made it stop.
+    """
+    while not task.done():
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            loop.run_until_complete(task)
+
+
+def _run_in_new_loop(awaitable: Awaitable[_T]) -> _T:
+    """What ``asyncio.run`` does, with the same stop on an exception as in a running loop.
+
+    Not ``asyncio.run`` itself: once ``nest_asyncio2`` is applied, it is replaced process-wide
+    with one that gives up on the run at a second interrupt.
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        return _run_to_end(loop, awaitable)
+    finally:
+        try:
+            for task in asyncio.all_tasks(loop):  # started by the run and never awaited
+                _stop(loop, task)
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            loop.close()
 
 
 async def _as_coroutine(awaitable: Awaitable[_T]) -> _T:
