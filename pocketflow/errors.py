@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Any
+import os
+import sys
+import types
+import warnings
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from .nodes import BaseNode
@@ -24,12 +29,45 @@ class StepLimitError(RuntimeError):
         self.max_steps = max_steps
 
 
+#: The package's own name, whatever it is imported as (people vendor it under another).
+_PACKAGE: Final = __name__.rpartition(".")[0] + "."
+#: The folder of the package's files: frames from here are the library's, not the user's.
+_LIBRARY_DIR: Final = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_ASYNCIO_DIR: Final = os.path.dirname(os.path.abspath(asyncio.__file__)) + os.sep
+
+
 def label(node: BaseNode) -> str:
     """``node`` for an error message: its library kind and its name, as ``BatchNode 'load'``."""
     kind = next(
-        cls.__name__ for cls in type(node).__mro__ if cls.__module__.startswith("pocketflow.")
+        (cls.__name__ for cls in type(node).__mro__ if cls.__module__.startswith(_PACKAGE)),
+        type(node).__name__,
     )
     return f"{kind} '{node.name}'"
+
+
+def warn(message: str) -> None:
+    """Warn ``message`` (a ``UserWarning``) at the user's line, every time it happens.
+
+    ``warnings.warn`` would name a line of the library (a flow's loop is several frames deep,
+    through generators, so no fixed ``stacklevel`` fits) and show it once per session, since
+    Python remembers each warning per line: re-running a notebook cell would show nothing. The
+    warning is attributed to the first frame outside this package (and asyncio), and given no
+    registry to remember it in. The warning filters still apply.
+    """
+    caller = sys._getframe(1)
+    frame: types.FrameType | None = caller
+    while frame is not None and frame.f_code.co_filename.startswith((_LIBRARY_DIR, _ASYNCIO_DIR)):
+        frame = frame.f_back
+    where = frame or caller
+    warnings.warn_explicit(
+        message,
+        UserWarning,
+        where.f_code.co_filename,
+        where.f_lineno,
+        module=where.f_globals.get("__name__"),
+        registry=None,
+        module_globals=where.f_globals,
+    )
 
 
 def describe(value: Any) -> str:

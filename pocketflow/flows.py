@@ -8,12 +8,11 @@ and async flows reuse it and differ only in how many times, and how concurrently
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import runners
-from .errors import StepLimitError, describe, label
+from .errors import StepLimitError, describe, label, warn
 from .events import ITEM, TRANSITION, Run
 from .nodes import AsyncNode, BaseNode, check_concurrency
 from .runners import Steps, awaited, awaits
@@ -26,6 +25,9 @@ class Flow(BaseNode):
 
     ``max_steps`` (default: no limit) stops a run that takes more node steps than that with a
     :class:`~pocketflow.StepLimitError` naming the node, a guard against loops that never exit.
+    It counts every node that one run of the flow's graph starts, at any depth: a sub-flow is a
+    step, and so is each node run inside it, so a loop inside a sub-flow is stopped too. (A
+    batch flow gives each of its runs, one per param set, the whole budget.)
 
     >>> from pocketflow import Node
     >>> class Count(Node):
@@ -40,6 +42,9 @@ class Flow(BaseNode):
     >>> Flow(start=count).run(shared), shared["n"]
     ('done', 3)
     """
+
+    #: The step budgets of the enclosing flows' runs, set on the per-run copy of a sub-flow.
+    _budgets: tuple[_StepBudget, ...] = ()
 
     def __init__(
         self,
@@ -90,7 +95,7 @@ class Flow(BaseNode):
         successors = curr.successors
         nxt = successors.get(key)
         if nxt is None and successors and key not in successors:
-            warnings.warn(f"Flow ends: '{action}' not found in {list(successors)}", stacklevel=2)
+            warn(f"Flow ends: '{action}' not found in {list(successors)}")
         return nxt
 
     def post(self, shared: Any, prep_res: Any, exec_res: Any) -> Any:
@@ -117,16 +122,18 @@ class Flow(BaseNode):
         current: BaseNode | None = self._start_node()
         params = {**self.params}
         emit, count = run.emit, run.count
-        max_steps = self.max_steps
-        taken = 0
+        budgets = self._budgets
+        if self.max_steps is not None:
+            budgets = (*budgets, _StepBudget(self, self.max_steps))
         action = None
         while current is not None:
-            if max_steps is not None:
-                if taken == max_steps:
-                    raise StepLimitError(self, current, max_steps)
-                taken += 1
+            if budgets:
+                for budget in budgets:
+                    budget.take(current)
             node = current.__copy__()  # each run of a node gets a fresh shallow copy
             node.set_params(params)
+            if budgets and isinstance(node, Flow):
+                node._budgets = budgets  # the copy of a sub-flow counts against ours too
             if node._is_async and not self._is_async:
                 raise RuntimeError(_needs_async_flow(self, current))
             action = yield from node._steps(shared, run, current, path)
@@ -224,6 +231,25 @@ class AsyncParallelBatchFlow(AsyncFlow, BatchFlow):
         ]
         yield from awaited(runners.gather(all_steps, run, self.max_concurrency))
         return None
+
+
+class _StepBudget:
+    """What is left of one flow run's ``max_steps``; every node its graph runs, at any depth of
+    sub-flows, takes one step of it.
+    """
+
+    __slots__ = ("flow", "left", "max_steps")
+
+    def __init__(self, flow: BaseNode, max_steps: int) -> None:
+        self.flow = flow
+        self.max_steps = max_steps
+        self.left = max_steps
+
+    def take(self, node: BaseNode) -> None:
+        """Count one step before ``node`` runs; raise when there is none left."""
+        if not self.left:
+            raise StepLimitError(self.flow, node, self.max_steps)
+        self.left -= 1
 
 
 def _needs_async_flow(flow: BaseNode, node: BaseNode) -> str:

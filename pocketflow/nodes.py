@@ -11,13 +11,13 @@ nodes). The drivers in :mod:`pocketflow.runners` turn that generator into ``run`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-import warnings
 from collections.abc import AsyncGenerator, Generator, Iterable, Sized
 from typing import Any, ClassVar, TypeVar
 
 from . import runners
-from .errors import add_note, describe, label
+from .errors import add_note, describe, label, warn
 from .events import ERROR, EXEC, FALLBACK, ITEM, POST, PREP, RETRY, START, Event, Run
 from .runners import Steps, awaited, awaits
 
@@ -31,6 +31,20 @@ __all__ = [
     "BatchNode",
     "Node",
 ]
+
+
+def _slot_names(cls: type) -> tuple[str, ...]:
+    """The instance attributes that ``cls`` and its bases declare in ``__slots__``."""
+    names: dict[str, None] = {}
+    for klass in cls.__mro__:
+        declared = klass.__dict__.get("__slots__", ())
+        for name in (declared,) if isinstance(declared, str) else declared:
+            if name in ("__dict__", "__weakref__"):
+                continue
+            if name.startswith("__") and not name.endswith("__"):  # stored under a mangled name
+                name = f"_{klass.__name__.lstrip('_')}{name}"
+            names[name] = None
+    return tuple(names)
 
 
 class BaseNode:
@@ -56,6 +70,8 @@ class BaseNode:
     _is_async: ClassVar[bool] = False
     #: Whether ``post`` receives ``prep(...) or []`` rather than what ``prep`` returned.
     _prep_or_empty: ClassVar[bool] = False
+    #: The ``__slots__`` of the class and its bases, which a per-run copy must carry too.
+    _slots: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *, name: str | None = None) -> None:
         self.params: dict[str, Any] = {}
@@ -91,7 +107,7 @@ class BaseNode:
         if node is not None and not isinstance(node, BaseNode):
             raise TypeError(_not_a_node(self, action, node))
         if action in self.successors:
-            warnings.warn(f"Overwriting successor for action '{action}'", stacklevel=2)
+            warn(f"Overwriting successor for action '{action}'")
         self.successors[action] = node
         return node
 
@@ -102,9 +118,17 @@ class BaseNode:
         _check_action(self, action)
         return _Transition(self, action)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._slots = _slot_names(cls)
+
     def __copy__(self: _N) -> _N:
+        """The shallow copy a flow runs: what ``copy.copy`` makes, faster (one per node step)."""
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
+        for name in self._slots:  # storage outside __dict__, in the rare class that has it
+            with contextlib.suppress(AttributeError):  # a slot not set on this instance
+                setattr(clone, name, getattr(self, name))
         return clone
 
     # -- the three phases -----------------------------------------------------------------
@@ -127,7 +151,7 @@ class BaseNode:
         """Run this node (or flow) on ``shared`` and return what ``post`` returned."""
         __tracebackhide__ = True
         if self.successors:
-            warnings.warn("Node won't run successors. Use Flow.", stacklevel=2)
+            warn("Node won't run successors. Use Flow.")
         return self._run(shared)
 
     def _run(self, shared: Any) -> Any:
@@ -355,7 +379,7 @@ class AsyncNode(Node):
         """Run this node (or async flow) on ``shared``; return what ``post_async`` returned."""
         __tracebackhide__ = True
         if self.successors:
-            warnings.warn("Node won't run successors. Use AsyncFlow.", stacklevel=2)
+            warn("Node won't run successors. Use AsyncFlow.")
         return await self._run_async(shared)
 
     async def _run_async(self, shared: Any) -> Any:

@@ -112,6 +112,65 @@ def test_max_steps_guards_async_flows() -> None:
         asyncio.run(AsyncFlow(start=loop, max_steps=4).run_async({}))
 
 
+def test_max_steps_stops_a_loop_inside_a_sub_flow() -> None:
+    # A loop two flows down is stopped by the outermost flow's budget: every node counts.
+    loop = Loop(name="spin")
+    loop - "again" >> loop
+    inner = Flow(start=Flow(start=loop, name="inner"), name="middle")
+    flow = Flow(start=inner, name="outer", max_steps=5)
+    shared: dict[str, int] = {}
+    with pytest.raises(StepLimitError, match=r"Flow 'outer' reached max_steps=5 .* node 'spin'"):
+        flow.run(shared)
+    assert shared["n"] == 3  # middle, inner, then three runs of spin: five steps
+
+
+def test_max_steps_counts_the_nodes_of_sub_flows_and_allows_exactly_that_many() -> None:
+    steps = [Node(name=f"n{i}") for i in range(3)]
+    steps[0] >> steps[1]
+    flow = Flow(start=Flow(start=steps[0], name="inner"), name="outer", max_steps=3)
+    inner = flow.start_node
+    assert inner is not None
+    inner >> steps[2]
+    with pytest.raises(StepLimitError, match="node 'n2'"):
+        flow.run({})
+    Flow(start=flow.start_node, max_steps=4).run({})  # inner, n0, n1, n2: exactly four
+
+
+def test_a_sub_flows_own_max_steps_still_applies_inside_a_larger_budget() -> None:
+    loop = Loop(name="spin")
+    loop - "again" >> loop
+    flow = Flow(start=Flow(start=loop, name="inner", max_steps=2), name="outer", max_steps=100)
+    with pytest.raises(StepLimitError, match=r"Flow 'inner' reached max_steps=2"):
+        flow.run({})
+
+
+def test_max_steps_stops_a_loop_inside_an_async_parallel_batch_flow() -> None:
+    class ALoop(AsyncNode):
+        async def post_async(self, shared: Any, prep_res: Any, exec_res: Any) -> str:
+            await asyncio.sleep(0)
+            return "again"
+
+    class Each(AsyncParallelBatchFlow):
+        async def prep_async(self, shared: Any) -> Any:
+            return [{"i": i} for i in range(3)]
+
+    loop = ALoop(name="spin")
+    loop - "again" >> loop
+    flow = AsyncFlow(start=Each(start=loop, name="each"), name="outer", max_steps=50)
+    with pytest.raises(StepLimitError, match="Flow 'outer' reached max_steps=50"):
+        asyncio.run(asyncio.wait_for(flow.run_async({}), timeout=60))
+
+
+def test_max_steps_one_is_accepted_and_allows_one_node() -> None:
+    first, second = Node(name="first"), Node(name="second")
+    first >> second
+    shared: dict[str, int] = {}
+    Flow(start=Loop(name="only"), max_steps=1).run(shared)
+    assert shared["n"] == 1
+    with pytest.raises(StepLimitError, match="node 'second'"):
+        Flow(start=first, max_steps=1).run({})
+
+
 # -- declared ends ----------------------------------------------------------------------------
 
 
