@@ -19,7 +19,7 @@ from pocketflow.graph import Overlay, build_graph
 from pocketflow.trace import Recorder, Trace
 
 from .running import run
-from .tracebacks import user_traceback
+from .tracebacks import is_interruption, reported_by, user_traceback
 from .view import GraphView
 
 __all__ = ["LiveRun", "arun_live", "run_live"]
@@ -49,11 +49,32 @@ class LiveRun:
         self.overlay = Overlay()
         self.recorder = Recorder()
         self.error: BaseException | None = None
+        #: The ``error`` event that reported :attr:`error`: which node it escaped.
+        self.error_event: Event | None = None
         #: The error's traceback as the view shows it: the user's frames, not the library's.
         self.error_text = ""
         self.renders = 0
         self._last_render = 0.0
         self._last: Event | None = None
+        self._errors: list[Event] = []
+
+    @property
+    def interrupted(self) -> bool:
+        """Whether the last run was interrupted (an interrupt, an exit, a cancellation) rather
+        than failed.
+        """
+        return is_interruption(self.error)
+
+    @property
+    def failed_at(self) -> str | None:
+        """The node the last run's exception escaped, as the graph labels it (``None``: the run
+        did not fail, or no node reported the exception).
+        """
+        if self.error_event is None:
+            return None
+        node_id = self.graph.find(self.error_event.node)
+        # A node wired after the view was made is not in its graph: its name says it all the same.
+        return self.error_event.node.name if node_id is None else self.graph[node_id].label
 
     @property
     def trace(self) -> Trace:
@@ -64,6 +85,8 @@ class LiveRun:
         """Take one event of the run (this object is the run's observer)."""
         self.overlay.add(self.graph, event)
         self._last = event
+        if event.kind == "error":
+            self._errors.append(event)
         now = time.monotonic()
         if now - self._last_render >= self.interval:
             self._last_render = now
@@ -75,9 +98,11 @@ class LiveRun:
         self.view.update(self.overlay)
         event = self._last
         if self.error is not None:
-            text = f"failed in <b>{html.escape(self._failed_name())}</b>: " + html.escape(
-                f"{type(self.error).__name__}: {self.error}"
-            )
+            where = self.failed_at
+            text = "interrupted" if self.interrupted else "failed"
+            if where is not None:
+                text += f" in <b>{html.escape(where)}</b>"
+            text += ": " + html.escape(f"{type(self.error).__name__}: {self.error}")
             text = (
                 f"<details><summary>{text}</summary>"
                 f"<pre>{html.escape(self.error_text)}</pre></details>"
@@ -89,27 +114,27 @@ class LiveRun:
             text = f"step {event.step}: <code>{html.escape(where)}</code> {event.kind}"
         self.status.value = f"<div class='pf-status'>{text}</div>"
 
-    def _failed_name(self) -> str:
-        failed = self.overlay.failed
-        return next((n.label for n in self.graph.nodes if n.id == failed), "?")
-
     def _begin(self) -> None:
         self.overlay = Overlay()
         self.recorder = Recorder()
         self.error = None
+        self.error_event = None
         self.error_text = ""
         self._last = None
+        self._errors = []
         self.render()
         if self.display_widget:
             display(self.widget)
 
     def _end(self, error: BaseException | None) -> None:
         self.error = error
+        self.error_event = None if error is None else reported_by(self._errors, error)
         self.error_text = "" if error is None else user_traceback(error)
         self.render()
 
     def run(self, shared: Any) -> Any:
         """Run the flow on ``shared`` with the view live; any flow, from sync code."""
+        __tracebackhide__ = True  # a traceback through here shows the user's frames only
         self._begin()
         try:
             with observe(self, self.recorder):
@@ -122,6 +147,7 @@ class LiveRun:
 
     async def run_async(self, shared: Any) -> Any:
         """``await`` the flow on ``shared`` with the view live (sync flows run directly)."""
+        __tracebackhide__ = True
         self._begin()
         try:
             with observe(self, self.recorder):
@@ -150,6 +176,7 @@ def run_live(flow: BaseNode, shared: Any, *, interval: float = 0.1) -> Any:
     VBox(...)
     'done'
     """
+    __tracebackhide__ = True
     return LiveRun(flow, interval=interval).run(shared)
 
 
@@ -161,4 +188,5 @@ async def arun_live(flow: BaseNode, shared: Any, *, interval: float = 0.1) -> An
     >>> asyncio.run(arun_live(AsyncFlow(start=AsyncNode()), {}))
     VBox(...)
     """
+    __tracebackhide__ = True
     return await LiveRun(flow, interval=interval).run_async(shared)

@@ -1,0 +1,66 @@
+"""The live view names the node where a run failed or was interrupted, from the error event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pocketflow import Flow, Node, observe
+from pocketflow_widgets import LiveRun
+
+
+class Interrupted(Node):
+    def exec(self, prep_res: Any) -> None:
+        raise KeyboardInterrupt
+
+
+class Broken(Node):
+    def exec(self, prep_res: Any) -> None:
+        raise ValueError("broken")
+
+
+def test_an_interrupted_live_run_names_the_node() -> None:
+    first, stop = Node(name="first"), Interrupted(name="stop")
+    first >> stop
+    live = LiveRun(Flow(start=first, name="main"), display_widget=False)
+    with pytest.raises(KeyboardInterrupt):
+        live.run({})
+    assert live.interrupted
+    assert live.error_event is not None and live.error_event.node is stop
+    assert live.failed_at == "stop"
+    assert live.overlay.failed == "stop"
+
+
+def test_a_failure_in_a_node_wired_after_the_view_was_made_is_named() -> None:
+    first = Node(name="first")
+    live = LiveRun(Flow(start=first, name="main"), display_widget=False)
+    broken = Broken(name="broken")
+    first >> broken  # a later cell wires a new edge
+    with pytest.raises(ValueError):
+        live.run({})
+    assert not live.interrupted
+    assert live.error_event is not None and live.error_event.node is broken
+    assert live.failed_at == "broken"
+
+
+def test_a_failure_that_no_node_reports_names_no_node() -> None:
+    def observer(event: Any) -> None:
+        if event.kind == "exec":
+            raise RuntimeError("the observer broke")
+
+    live = LiveRun(Flow(start=Node(name="only")), display_widget=False)
+    with pytest.raises(RuntimeError), observe(observer):
+        live.run({})
+    assert live.error_event is None and live.failed_at is None
+    assert isinstance(live.error, RuntimeError)
+
+
+def test_a_new_run_forgets_the_last_error() -> None:
+    flow = Flow(start=Broken(name="broken"))
+    live = LiveRun(flow, display_widget=False)
+    with pytest.raises(ValueError):
+        live.run({})
+    flow.start(Node(name="fixed"))
+    live.run({})
+    assert live.error is None and live.error_event is None and live.failed_at is None
