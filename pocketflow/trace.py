@@ -35,16 +35,19 @@ trace loaded back from its file equals the trace that was saved.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import copy
 import dataclasses
 import json
 import math
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
-from .events import ERROR, POST, START, Event, observe
-from .graph import EdgeKey, Graph, GraphEdge, GraphNode, Overlay, build_graph
+from .errors import describe
+from .events import ERROR, KINDS, POST, START, Event, observe
+from .graph import KIND_NAMES, EdgeKey, Graph, GraphEdge, GraphNode, Overlay, build_graph
 from .nodes import AsyncNode, BaseNode
 
 __all__ = [
@@ -173,10 +176,23 @@ def to_json(value: Any) -> Any:
     return _to_json(value, set())
 
 
+#: How deep a value nests before the rest is stored as a placeholder (JSON parsers have limits).
+_MAX_DEPTH: Final = 200
+#: Ints longer than this many bits are stored as a placeholder: Python refuses to print an int
+#: of more than 4,300 digits (about 14,000 bits) by default, so JSON could not hold it.
+_MAX_INT_BITS: Final = 13_000
+
+
 def _to_json(value: Any, active: set[int]) -> Any:
     kind = type(value)
-    if value is None or kind is str or kind is bool or kind is int:
+    if value is None or kind is bool:
         return value
+    if kind is str:
+        return value if _encodable(value) else {_REPR: repr(value)}  # repr escapes surrogates
+    if kind is int:
+        if value.bit_length() <= _MAX_INT_BITS:
+            return value
+        return {_REPR: f"<int of {value.bit_length()} bits, too long to store>"}
     if kind is float:
         return value if math.isfinite(value) else {_REPR: repr(value)}
     if kind is Repr:
@@ -191,19 +207,32 @@ def _to_json(value: Any, active: set[int]) -> Any:
         return {
             _REPR: "(...)" if kind is tuple else "[...]" if isinstance(value, list) else "{...}"
         }
+    if len(active) >= _MAX_DEPTH:
+        return {_REPR: f"<{kind.__name__} nested more than {_MAX_DEPTH} levels deep>"}
     active.add(id(value))
     try:
         if kind is tuple:
             return {_TUPLE: [_to_json(item, active) for item in value]}
         if isinstance(value, list):
             return [_to_json(item, active) for item in value]
-        if all(type(key) is str for key in value) and not (
+        if all(type(key) is str and _encodable(key) for key in value) and not (
             len(value) == 1 and _MARKERS & value.keys()
         ):
             return {key: _to_json(item, active) for key, item in value.items()}
         return {_PAIRS: [[_to_json(k, active), _to_json(v, active)] for k, v in value.items()]}
     finally:
         active.discard(id(value))
+
+
+def _encodable(text: str) -> bool:
+    """Whether UTF-8 can hold ``text`` (a lone surrogate, from a bad decode, it cannot)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def from_json(data: Any) -> Any:
@@ -508,28 +537,66 @@ class Trace:
                 f"the trace is incomplete: its header announces {expected} steps, "
                 f"but {len(lines) - 1} step lines follow"
             )
-        steps = []
+        graph = _graph_from_json(header.get("graph"))
+        if not isinstance(header.get("snapshots", False), bool):
+            raise ValueError('line 1: the header\'s "snapshots" must be true or false')
+        ids = frozenset() if graph is None else frozenset(node.id for node in graph.nodes)
+        steps: list[TraceStep] = []
         shared: dict[Any, Any] | None = None
         for number, line in lines[1:]:
             data = _parse(number, line)
+            problem = _step_problem(data, ids, steps[-1].step if steps else 0)
+            if problem is not None:
+                raise ValueError(f"line {number}: not a trace step: {problem}")
             try:
                 entry = TraceStep.from_json(data, shared)
             except (KeyError, TypeError, ValueError) as exc:
                 raise ValueError(f"line {number}: not a trace step ({safe_repr(exc)})") from exc
             shared = entry.shared
             steps.append(entry)
-        return cls(steps, _graph_from_json(header.get("graph")))
+        if steps and graph is None:
+            raise ValueError("line 1: the header has no graph, but steps follow")
+        return cls(steps, graph)
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the trace to ``path`` as JSON lines (UTF-8)."""
-        with open(path, "w", encoding="utf-8") as file:
-            file.write(self.to_jsonl())
+        """Write the trace to ``path`` as JSON lines (UTF-8), atomically.
+
+        The text is written to a temporary file beside ``path``, which then replaces it: a
+        failure at any point leaves the previous file as it was.
+        """
+        data = self.to_jsonl().encode("utf-8")  # before touching any file
+        target = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(target))
+        handle, temporary = tempfile.mkstemp(
+            dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".tmp"
+        )
+        try:
+            os.chmod(temporary, _file_mode(target))
+            with os.fdopen(handle, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.remove(temporary)
+            raise
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Trace:
         """Read a trace that :meth:`save` wrote."""
         with open(path, encoding="utf-8") as file:
             return cls.from_jsonl(file.read())
+
+
+def _file_mode(path: str) -> int:
+    """The permissions a saved trace gets: the replaced file's, else what ``open`` would give."""
+    try:
+        return os.stat(path).st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _dump(data: Any) -> str:
@@ -555,15 +622,126 @@ def _graph_to_json(graph: Graph | None) -> dict[str, Any] | None:
 
 
 def _graph_from_json(data: Any) -> Graph | None:
-    """The graph a header describes, with a plain stand-in node (carrying the name) for each."""
+    """The graph a header describes, with a plain stand-in node (carrying the name) for each.
+
+    A trace file is input from anyone: every field is checked for its type, every kind must
+    be known and every id referred to must exist, before anything is built from it.
+    """
     if data is None:
         return None
+    problem = _graph_problem(data)
+    if problem is not None:
+        raise ValueError(f"line 1: the trace header's graph cannot be read: {problem}")
     try:
         nodes = [GraphNode(**node, obj=BaseNode(name=str(node["name"]))) for node in data["nodes"]]
         edges = [GraphEdge(**edge) for edge in data["edges"]]
         return Graph(nodes, edges)
     except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"the trace header's graph cannot be read ({safe_repr(exc)})") from exc
+        raise ValueError(
+            f"line 1: the trace header's graph cannot be read ({safe_repr(exc)})"
+        ) from exc
+
+
+_STR: Final = (str,)
+_OPTIONAL_STR: Final = (str, type(None))
+_NODE_FIELDS: Final = {
+    "id": _STR,
+    "name": _STR,
+    "label": _STR,
+    "kind": _STR,
+    "parent": _OPTIONAL_STR,
+    "is_start": (bool,),
+    "ends_flow": (bool,),
+    "start": _OPTIONAL_STR,
+}
+_EDGE_FIELDS: Final = {
+    "source": _STR,
+    "target": _OPTIONAL_STR,
+    "action": _STR,
+    "parent": _OPTIONAL_STR,
+    "dom_id": _STR,
+}
+
+
+def _fields_problem(data: Any, fields: Mapping[str, tuple[type, ...]], what: str) -> str | None:
+    if not isinstance(data, dict):
+        return f"{what} is {describe(data)}, not an object"
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        return f"{what} has unknown fields {unknown}"
+    for key, types in fields.items():
+        if key in data and not isinstance(data[key], types):
+            return f"{what}'s {key!r} is {describe(data[key])}"
+    return None
+
+
+def _graph_problem(data: Any) -> str | None:
+    """What is wrong with a header's graph, or ``None``."""
+    if not isinstance(data, dict) or not isinstance(data.get("nodes"), list):
+        return '"nodes" must be a list'
+    if not isinstance(data.get("edges"), list):
+        return '"edges" must be a list'
+    ids: set[str] = set()
+    for index, node in enumerate(data["nodes"]):
+        problem = _fields_problem(node, _NODE_FIELDS, f"node {index}")
+        if problem is not None:
+            return problem
+        if node.get("kind") not in KIND_NAMES:
+            return f"node {index} has the unknown kind {describe(node.get('kind'))}"
+        if node.get("id") in ids:
+            return f"node id {node['id']!r} appears twice"
+        ids.add(node.get("id"))
+    for index, node in enumerate(data["nodes"]):
+        for key in ("parent", "start"):
+            if node.get(key) is not None and node[key] not in ids:
+                return f"node {index}'s {key} {node[key]!r} is not a node of the graph"
+    for index, edge in enumerate(data["edges"]):
+        problem = _fields_problem(edge, _EDGE_FIELDS, f"edge {index}")
+        if problem is not None:
+            return problem
+        for key in ("source", "target", "parent"):
+            if edge.get(key) is not None and edge[key] not in ids:
+                return f"edge {index}'s {key} {edge[key]!r} is not a node of the graph"
+    return None
+
+
+_KINDS: Final = frozenset(KINDS)
+_STEP_FIELDS: Final = {
+    "step": (int,),
+    "kind": _STR,
+    "node": _OPTIONAL_STR,
+    "name": _STR,
+    "path": (list,),
+    "value": (object,),
+    "params": (object,),
+    "item": (int, type(None)),
+    "total": (int, type(None)),
+    "attempt": (int, type(None)),
+    "target": _OPTIONAL_STR,
+    "shared": (object,),
+}
+
+
+def _step_problem(data: Any, ids: frozenset[str], previous: int) -> str | None:
+    """What is wrong with a step line's object, or ``None``."""
+    problem = _fields_problem(data, _STEP_FIELDS, "the step")
+    if problem is not None:
+        return problem
+    for key in ("step", "kind", "node", "name", "path"):
+        if key not in data:
+            return f"it has no {key!r}"
+    if any(type(data.get(key)) is bool for key in ("step", "item", "total", "attempt")):
+        return "a number field holds true or false"
+    if data["kind"] not in _KINDS:
+        return f"unknown kind {describe(data['kind'])} (expected one of {list(KINDS)})"
+    if data["step"] <= previous:
+        return f"step {data['step']} does not come after step {previous}"
+    for key in ("node", "target"):
+        if data.get(key) is not None and data[key] not in ids:
+            return f"its {key} {data[key]!r} is not a node of the trace's graph"
+    if not all(isinstance(name, str) for name in data["path"]):
+        return '"path" must be a list of names'
+    return None
 
 
 # -- recording -------------------------------------------------------------------------------
