@@ -31,6 +31,7 @@ addresses, so the same wiring gives the same text in any process.
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import shutil
 import subprocess
@@ -56,6 +57,7 @@ __all__ = [
     "kind_of",
     "mimebundle",
     "render_svg",
+    "safe_dom_id",
     "to_dot",
     "to_mermaid",
     "to_text",
@@ -137,7 +139,7 @@ class GraphNode:
     @property
     def dom_id(self) -> str:
         """The ``id`` of its group in the SVG of :func:`to_dot` (a cluster's, for a flow)."""
-        return f"cluster__{self.id}" if self.is_flow else f"node__{self.id}"
+        return safe_dom_id(f"cluster__{self.id}" if self.is_flow else f"node__{self.id}")
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,7 @@ class GraphEdge:
     action: str
     parent: str | None
     #: The ``id`` of this edge's group in the SVG of :func:`to_dot` (set by :func:`build_graph`;
-    #: when empty, the renderer derives one from the ends).
+    #: when empty, the renderer derives one from the ends). Drawn as :func:`safe_dom_id` of it.
     dom_id: str = ""
 
 
@@ -293,6 +295,29 @@ def _unique(base: str, taken: set[str], sep: str) -> str:
         name = f"{base}{sep}{suffix}"
     taken.add(name)
     return name
+
+
+_SAFE_DOM_ID: Final = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+
+
+def safe_dom_id(text: str) -> str:
+    """``text`` as an id that is safe as is in HTML, SVG and CSS selectors: ``text`` itself when
+    it is made of ASCII letters, digits, ``_`` and ``-`` (from a letter), else a slug of it with
+    a hash of the whole, so that ids from a file can never close a tag or a CSS rule.
+
+    >>> safe_dom_id("node__search"), safe_dom_id("node__</style>")
+    ('node__search', 'node_style_327f4c7e')
+    """
+    if _SAFE_DOM_ID.fullmatch(text):
+        return text
+    return f"{_slug(text) or 'id'}_{_digest(text)}"
+
+
+def _digest(text: str) -> str:
+    """Eight hex digits that tell ``text`` from any other text (any string, even unpaired
+    surrogates, which ``utf-8`` alone cannot encode).
+    """
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -455,7 +480,7 @@ class _Scene:
 
     def look(self, node: GraphNode) -> _Look:
         """How ``node`` is coloured in its state."""
-        look = _KIND_LOOKS[node.kind]
+        look = _KIND_LOOKS[_drawn_kind(node)]
         state = self.states[node.id]
         if state == "unvisited":
             return _DIM._replace(fill=look.fill) if node.is_flow else _DIM
@@ -517,7 +542,7 @@ def _scene(flow_or_graph: BaseNode | Graph, overlay: Overlay | None) -> _Scene:
             # the start node's visits that no edge explains: a batch flow starts it per item
             visits = overlay.visits.get(node.start, 0) if overlay else 0
             started = max(0, visits - entered[node.start])
-            dom_id = f"edge__{marker}__{node.start}"
+            dom_id = safe_dom_id(f"edge__{marker}__{node.start}")
             link = _Link(marker, node.start, "", node.id, count(started), "start", dom_id)
             scene.links.append(link)
     for edge in graph.edges:
@@ -527,7 +552,7 @@ def _scene(flow_or_graph: BaseNode | Graph, overlay: Overlay | None) -> _Scene:
         if target is None:
             target = f"{edge.source}__end"
             scene.add_marker(target, "end", edge.parent)
-        dom_id = edge.dom_id or f"edge__{edge.source}__{target}__{len(scene.links)}"
+        dom_id = safe_dom_id(edge.dom_id or f"edge__{edge.source}__{target}__{len(scene.links)}")
         link = _Link(edge.source, target, action, edge.parent, times, "edge", dom_id)
         scene.links.append(link)
     for node in graph.nodes:
@@ -535,10 +560,17 @@ def _scene(flow_or_graph: BaseNode | Graph, overlay: Overlay | None) -> _Scene:
             marker = f"{node.id}__end"
             scene.add_marker(marker, "end", node.parent)
             times = count(exits[node.id])
-            dom_id = f"edge__{node.id}__{marker}"
+            dom_id = safe_dom_id(f"edge__{node.id}__{marker}")
             link = _Link(node.id, marker, "", node.parent, times, "exit", dom_id)
             scene.links.append(link)
     return scene
+
+
+def _drawn_kind(node: GraphNode) -> str:
+    """The kind ``node`` is drawn as: its own, or a plain node's for a kind this module does not
+    know (a graph from a file can claim any).
+    """
+    return node.kind if node.kind in KIND_NAMES else "node"
 
 
 def _label(node: GraphNode, overlay: Overlay | None) -> str:
@@ -576,11 +608,15 @@ def _link_look(link: _Link) -> _Look:
 
 
 def _clean(text: str) -> str:
-    """``text`` with line breaks as ``\\n`` and other control characters as spaces."""
+    """``text`` with line breaks as ``\\n``, other control characters as spaces and unpaired
+    surrogates (which no file or pipe can encode) as U+FFFD.
+    """
     if text.isprintable():
         return text
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(c if c == "\n" or c >= " " else " " for c in text)
+    return "".join(
+        " " if c < " " and c != "\n" else "\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text
+    )
 
 
 # -- DOT -------------------------------------------------------------------------------------
@@ -642,19 +678,21 @@ def to_dot(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) -> s
             lines.append(f"{indent}}}")
         elif what == "node":
             node = graph[ident]
-            shape, style = _DOT_SHAPES[node.kind]
-            attrs = f'id="{node.dom_id}", shape={shape}, style="{style}", '
+            shape, style = _DOT_SHAPES[_drawn_kind(node)]
+            attrs = f'id={_dot_str(node.dom_id)}, shape={shape}, style="{style}", '
             attrs += _dot_colours(scene.look(node))
             lines.append(
                 f"{indent}{_dot_str(ident)} [label={_dot_str(scene.labels[ident])}, {attrs}];"
             )
         elif what == "empty":
-            attrs = f'id="marker__{ident}", label="(no start node)", shape=plaintext'
+            attrs = f"id={_dot_str(safe_dom_id('marker__' + ident))}, "
+            attrs += 'label="(no start node)", shape=plaintext'
             lines.append(f"{indent}{_dot_str(ident)} [{attrs}];")
         elif what == "link":
             lines.append(f"{indent}{_dot_edge(scene, scene.links[int(ident)])}")
         else:
-            attrs = f'id="marker__{ident}", {_DOT_MARKERS[what]}, fixedsize=true, style=filled, '
+            attrs = f"id={_dot_str(safe_dom_id('marker__' + ident))}, {_DOT_MARKERS[what]}, "
+            attrs += "fixedsize=true, style=filled, "
             attrs += _dot_colours(_MARKER)
             lines.append(f"{indent}{_dot_str(ident)} [{attrs}];")
     lines.append("}")
@@ -662,7 +700,7 @@ def to_dot(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) -> s
 
 
 def _dot_edge(scene: _Scene, link: _Link) -> str:
-    attrs = [f'id="{link.dom_id}"']
+    attrs = [f"id={_dot_str(link.dom_id)}"]
     label = _link_label(link)
     if label:
         attrs.append(f"label={_dot_str(label)}")
@@ -670,11 +708,11 @@ def _dot_edge(scene: _Scene, link: _Link) -> str:
     if _is_cluster(scene, tail):
         tail = _anchor(scene, tail, leaving=True)
         if not _inside(scene, link.target, link.source):
-            attrs.append(f'ltail="cluster_{link.source}"')
+            attrs.append(f"ltail={_dot_str('cluster_' + link.source)}")
     if _is_cluster(scene, head):
         head = _anchor(scene, head, leaving=False)
         if not _inside(scene, link.source, link.target):
-            attrs.append(f'lhead="cluster_{link.target}"')
+            attrs.append(f"lhead={_dot_str('cluster_' + link.target)}")
     if link.role == "exit":
         attrs.append("style=dashed")
     look = _link_look(link)
@@ -737,13 +775,26 @@ _MERMAID_ESCAPES: Final = {
     ">": "#gt;",
     "&": "#amp;",
     "`": "#96;",
+    # Mermaid reads ``%%{...}%%`` as a directive wherever it is, even inside a quoted label.
+    "%": "#37;",
     "\n": "<br>",
 }
+_MERMAID_ID: Final = re.compile(r"[a-z][a-z0-9_]*")
 
 
 def _mermaid_str(text: str) -> str:
     """``text`` as a quoted Mermaid label."""
     return '"' + "".join(_MERMAID_ESCAPES.get(c, c) for c in _clean(text)) + '"'
+
+
+def _mermaid_id(ident: str) -> str:
+    """``ident`` as a Mermaid node id: itself when it is a plain identifier that is no keyword
+    (as :func:`build_graph` makes them), else a slug of it with a hash of the whole, so that an
+    id from a file can never add statements.
+    """
+    if _MERMAID_ID.fullmatch(ident) and ident not in _RESERVED_IDS:
+        return ident
+    return f"{_slug(ident) or 'n'}_{_digest(ident)}"
 
 
 def _mermaid_style(look: _Look) -> str:
@@ -764,10 +815,11 @@ def to_mermaid(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) 
     link_styles: dict[_Look, list[str]] = {}
     for depth, what, ident in scene.outline(links_inside=False):
         indent = "  " * (depth + 1)
+        name = _mermaid_id(ident)
         if what == "open":
             node = graph[ident]
-            lines.append(f"{indent}subgraph {ident}[{_mermaid_str(scene.cluster_label(node))}]")
-            styles.append(f"  style {ident} {_mermaid_style(scene.look(node))}")
+            lines.append(f"{indent}subgraph {name}[{_mermaid_str(scene.cluster_label(node))}]")
+            styles.append(f"  style {name} {_mermaid_style(scene.look(node))}")
         elif what == "close":
             lines.append(f"{indent}end")
         elif what == "link":
@@ -775,22 +827,24 @@ def to_mermaid(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) 
             arrow = "-.->" if link.role == "exit" else "-->"
             label = _link_label(link)
             text = f"|{_mermaid_str(label)}|" if label else ""
-            lines.append(f"{indent}{link.source} {arrow}{text} {link.target}")
+            source, target = _mermaid_id(link.source), _mermaid_id(link.target)
+            lines.append(f"{indent}{source} {arrow}{text} {target}")
             look = _link_look(link)
             if look != _EDGE:
                 link_styles.setdefault(look, []).append(ident)
         elif what == "node":
             node = graph[ident]
-            opening, closing = _MERMAID_SHAPES[node.kind]
-            lines.append(f"{indent}{ident}{opening}{_mermaid_str(scene.labels[ident])}{closing}")
-            classes.setdefault(f"k_{node.kind}", []).append(ident)
+            kind = _drawn_kind(node)
+            opening, closing = _MERMAID_SHAPES[kind]
+            lines.append(f"{indent}{name}{opening}{_mermaid_str(scene.labels[ident])}{closing}")
+            classes.setdefault(f"k_{kind}", []).append(name)
             if scene.states[ident] != "plain":
-                classes.setdefault(f"s_{scene.states[ident]}", []).append(ident)
+                classes.setdefault(f"s_{scene.states[ident]}", []).append(name)
         else:
             opening, closing = _MERMAID_SHAPES[what]
             label = "(no start node)" if what == "empty" else " "
-            lines.append(f"{indent}{ident}{opening}{_mermaid_str(label)}{closing}")
-            classes.setdefault("marker" if what != "empty" else "empty", []).append(ident)
+            lines.append(f"{indent}{name}{opening}{_mermaid_str(label)}{closing}")
+            classes.setdefault("marker" if what != "empty" else "empty", []).append(name)
     # kinds first, then states: a later classDef wins where both set a property
     for name in sorted(classes, key=lambda name: (name[:2] == "s_", name)):
         lines.append(f"  classDef {name} {_MERMAID_CLASSES[name]}")
@@ -842,7 +896,7 @@ def to_text(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) -> 
 
 
 def _text_node(scene: _Scene, node: GraphNode) -> str:
-    text = f"{scene.name(node.id)} ({KIND_NAMES[node.kind]})"
+    text = f"{scene.name(node.id)} ({KIND_NAMES.get(node.kind, node.kind)})"
     if scene.overlay is None:
         return text
     visits = scene.overlay.visits.get(node.id, 0)

@@ -69,10 +69,11 @@ class Replay(widgets.VBox):
             self.shared.value = ""
             return
         record = self.trace.steps[step - 1]
-        where = " › ".join((*record.path, record.name))
+        where = " › ".join(str(part) for part in (*record.path, record.name))
+        number, kind = html.escape(str(record.step)), html.escape(str(record.kind))
         self.event.value = (
-            f"<div class='pf-status'><b>#{record.step}</b> <code>{html.escape(where)}</code> · "
-            f"<b>{record.kind}</b> → <code>{html.escape(short_repr(record.value))}</code></div>"
+            f"<div class='pf-status'><b>#{number}</b> <code>{html.escape(where)}</code> · "
+            f"<b>{kind}</b> → <code>{html.escape(short_repr(record.value))}</code></div>"
         )
         self.shared.value = _shared_html(self.trace.shared_at(step))
         self.previous_button.disabled = step <= self.slider.min

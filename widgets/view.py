@@ -13,9 +13,8 @@ import re
 from typing import Any
 
 import ipywidgets as widgets
-from IPython.display import display
 
-from pocketflow.graph import Graph, Overlay, render_svg, to_dot, to_mermaid
+from pocketflow.graph import Graph, Overlay, render_svg, safe_dom_id, to_dot, to_mermaid
 
 __all__ = ["GraphView"]
 
@@ -74,9 +73,9 @@ class GraphView:
         if isinstance(self.widget, widgets.HTML):
             self.widget.value = self.render_html(overlay)
         else:
-            with self.widget:
-                self.widget.clear_output(wait=True)
-                display({"text/vnd.mermaid": to_mermaid(self.graph, overlay)}, raw=True)
+            # Set as state, not printed inside the widget: the same with or without a kernel.
+            data = {"text/vnd.mermaid": to_mermaid(self.graph, overlay)}
+            self.widget.outputs = ({"output_type": "display_data", "data": data, "metadata": {}},)
 
     def render_html(self, overlay: Overlay) -> str:
         """The SVG with ``overlay`` as CSS rules and counted edge labels."""
@@ -122,7 +121,7 @@ def _edge_counts(graph: Graph, overlay: Overlay) -> dict[str, int]:
     for edge in graph.edges:
         taken = overlay.edges.get((edge.source, edge.action, edge.target))
         if taken:
-            counts[edge.dom_id] = taken
+            counts[safe_dom_id(edge.dom_id)] = taken
     return counts
 
 

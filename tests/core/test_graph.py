@@ -683,26 +683,26 @@ globalThis.window = dom.window;
 globalThis.document = dom.window.document;
 const mermaid = (await import(pathToFileURL(require.resolve("mermaid")).href)).default;
 mermaid.initialize({ startOnLoad: false });
-const errors = [];
+const results = [];
 for (const text of JSON.parse(readFileSync(0, "utf8"))) {
-  try { await mermaid.parse(text); errors.push(null); }
-  catch (error) { errors.push(String(error.message ?? error)); }
+  try { const parsed = await mermaid.parse(text); results.push([null, parsed.config ?? {}]); }
+  catch (error) { results.push([String(error.message ?? error), null]); }
 }
-process.stdout.write(JSON.stringify(errors));
+process.stdout.write(JSON.stringify(results));
 """
 
 
-def test_mermaid_parses_with_the_real_parser(tmp_path: Path) -> None:
+def parse_mermaid(texts: list[str], tmp_path: Path) -> list[tuple[str | None, Any]]:
+    """Each text through Mermaid's own parser: (its error or ``None``, the configuration its
+    directives or front matter set). Skips the test when the parser is not installed.
+    """
     node = shutil.which("node")
     folder = mermaid_dir()
     if node is None or folder is None:
         pytest.skip(
             "no Mermaid parser: needs Node.js and `npm install --no-save mermaid jsdom` in the "
-            "repository (or in $PF_MERMAID_DIR); the structural checks above still ran"
+            "repository (or in $PF_MERMAID_DIR); the structural checks still ran"
         )
-    texts = [to_mermaid(make()) for make in FLOWS.values()]
-    texts += [to_mermaid(flow, overlay) for flow, overlay in overlays()]
-    texts.append("flowchart TD\n  a --> end\n")  # the parser must reject this one
     script = tmp_path / "parse.mjs"
     script.write_text(MERMAID_PARSE)
     result = subprocess.run(
@@ -713,7 +713,14 @@ def test_mermaid_parses_with_the_real_parser(tmp_path: Path) -> None:
         check=True,
         timeout=120,
     )
-    errors = json.loads(result.stdout)
+    return [(error, config) for error, config in json.loads(result.stdout)]
+
+
+def test_mermaid_parses_with_the_real_parser(tmp_path: Path) -> None:
+    texts = [to_mermaid(make()) for make in FLOWS.values()]
+    texts += [to_mermaid(flow, overlay) for flow, overlay in overlays()]
+    texts.append("flowchart TD\n  a --> end\n")  # the parser must reject this one
+    errors = [error for error, _ in parse_mermaid(texts, tmp_path)]
     assert errors[-1] is not None
     assert errors[:-1] == [None] * (len(texts) - 1)
 
