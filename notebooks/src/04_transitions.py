@@ -165,8 +165,10 @@ except RuntimeError as exc:
     print(f"{type(exc).__name__}: {exc}")
 
 # %% [markdown]
-# `max_steps` counts node runs within one run of the flow. Without it (the default), a flow
-# runs as long as its actions lead somewhere.
+# `max_steps` is an addition of this library: the original PocketFlow has no loop guard. It
+# counts every node that one run of the flow starts, the nodes of its sub-flows included, so a
+# loop hidden inside a sub-flow is stopped by the outer flow's limit too. Without it (the
+# default), a flow runs as long as its actions lead somewhere.
 
 # %% [markdown]
 # ## Summary
