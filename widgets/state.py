@@ -1,12 +1,15 @@
-"""What changed in ``shared``: snapshots compared key by key, shown as a small HTML table."""
+"""What changed in ``shared``: snapshots compared key by key, shown as a small HTML table; and
+copies of ``shared`` to start a run over from.
+"""
 
 from __future__ import annotations
 
+import copy
 import html
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SharedDiff", "diff_shared", "short_repr"]
+__all__ = ["SharedDiff", "copy_shared", "diff_shared", "short_repr"]
 
 
 def short_repr(value: Any, limit: int = 120) -> str:
@@ -68,3 +71,53 @@ def _same(old: Any, new: Any) -> bool:
         return bool(old == new)
     except Exception:  # e.g. numpy arrays: fall back on what the user would see
         return short_repr(old, 10_000) == short_repr(new, 10_000)
+
+
+def copy_shared(shared: Any) -> tuple[Any, tuple[str, ...]]:
+    """A deep copy of ``shared`` to start over from, and the values it had to keep as they are.
+
+    A value that cannot be copied (a lock, a database connection, an open file, a generator...)
+    is kept by reference: the copy holds the very same object, wherever it appears, and its path
+    is returned (``"shared['db']"``). The dicts, lists and tuples around such a value are copied
+    one by one, so that everything else in them is still a fresh copy, and values that appear in
+    several places stay one object in the copy.
+
+    >>> import threading
+    >>> lock = threading.Lock()
+    >>> copied, kept = copy_shared({"notes": ["a"], "guard": {"lock": lock}})
+    >>> copied["guard"]["lock"] is lock, kept
+    (True, ("shared['guard']['lock']",))
+    """
+    kept: list[str] = []
+    return _copy(shared, "shared", {}, kept), tuple(kept)
+
+
+def _copy(value: Any, path: str, memo: dict[int, Any], kept: list[str]) -> Any:
+    mark = len(memo)
+    try:
+        return copy.deepcopy(value, memo)
+    except Exception:
+        for key in list(memo)[mark:]:  # forget the half-made copies of the failed attempt
+            del memo[key]
+    if type(value) is dict:
+        copied: dict[Any, Any] = {}
+        memo[id(value)] = copied
+        for key, item in value.items():
+            copied[key] = _copy(item, f"{path}[{key!r}]", memo, kept)
+        return copied
+    if type(value) is list:
+        items: list[Any] = []
+        memo[id(value)] = items
+        items.extend(
+            _copy(item, f"{path}[{index}]", memo, kept) for index, item in enumerate(value)
+        )
+        return items
+    if type(value) is tuple:
+        result = tuple(
+            _copy(item, f"{path}[{index}]", memo, kept) for index, item in enumerate(value)
+        )
+        memo[id(value)] = result
+        return result
+    memo[id(value)] = value  # from now on every copy that meets it keeps it too
+    kept.append(path)
+    return value

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import html
 import io
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Iterator
@@ -18,11 +17,10 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from pocketflow import AsyncNode, BaseNode, Event
+from pocketflow import AsyncNode, BaseNode, Event, trace
 from pocketflow.graph import Overlay, build_graph
-from pocketflow.trace import snapshot
 
-from .state import diff_shared, short_repr
+from .state import SharedDiff, copy_shared, diff_shared, short_repr
 from .tracebacks import user_traceback
 from .view import GraphView
 
@@ -40,6 +38,11 @@ class Stepper(widgets.VBox):
     given as ``breakpoints=`` (nodes or names). Everything can be driven from Python too:
     :meth:`step`, :meth:`next_node`, :meth:`continue_`, :meth:`reset`; for an async flow each
     schedules the work on the running loop and :meth:`wait` awaits it.
+
+    Values in ``shared`` that cannot be copied (a lock, a database connection, an open file, a
+    generator) are kept as they are for Reset: the new run gets the very same objects, in the
+    state the last run left them (:attr:`by_reference` lists them). Snapshots show them as
+    their ``repr``.
 
     >>> from pocketflow import Node, Flow
     >>> stepper = Stepper(Flow(start=Node(name="hello")), {})
@@ -59,7 +62,9 @@ class Stepper(widgets.VBox):
         self.flow = flow
         self.graph = build_graph(flow)
         self.is_async = isinstance(flow, AsyncNode)
-        self._initial = copy.deepcopy(shared)
+        self._initial, by_reference = copy_shared(shared)
+        #: Where ``shared`` holds values that Reset keeps as they are (they cannot be copied).
+        self.by_reference: tuple[str, ...] = by_reference
         self.shared = shared
 
         self.step_button = widgets.Button(description="Step", icon="step-forward")
@@ -108,12 +113,15 @@ class Stepper(widgets.VBox):
         self.error_text = ""
         self.result: Any = None
         self.overlay = Overlay()
-        self._before = snapshot(self.shared)
+        #: ``shared`` as of the last step (values that cannot be copied as placeholders).
+        self.snapshot = trace.snapshot(self.shared)
+        #: What the last step changed in ``shared``.
+        self.changes: SharedDiff | None = None
         if self.is_async:
             self._async_steps: AsyncGenerator[Event, None] = self.flow.asteps(self.shared)
         else:
             self._steps: Generator[Event, None, Any] = self.flow.steps(self.shared)
-        self._render(diff=None)
+        self._render()
 
     @property
     def breakpoints(self) -> set[str]:
@@ -163,7 +171,7 @@ class Stepper(widgets.VBox):
                 closing.close()
         else:
             self._steps.close()
-        self.shared = copy.deepcopy(self._initial)
+        self.shared, self.by_reference = copy_shared(self._initial)
         self.output.clear_output()
         self._start()
 
@@ -252,14 +260,15 @@ class Stepper(widgets.VBox):
     # -- the view -----------------------------------------------------------------------
 
     def _render_now(self) -> None:
-        after = snapshot(self.shared)
-        self._render(diff=diff_shared(self._before, after))
-        self._before = after
+        after = trace.snapshot(self.shared)
+        self.changes = diff_shared(self.snapshot, after)
+        self.snapshot = after
+        self._render()
 
-    def _render(self, diff: Any) -> None:
+    def _render(self) -> None:
         self.view.update(self.overlay)
         self.status.value = self._status_html()
-        self.diff.value = "" if diff is None else diff.to_html()
+        self.diff.value = "" if self.changes is None else self.changes.to_html()
         if self.error is not None:
             self.error_box.value = (
                 "<div class='pf-error'><b>The run failed:</b>"
@@ -273,7 +282,11 @@ class Stepper(widgets.VBox):
     def _status_html(self) -> str:
         event = self.last
         if event is None:
-            return "<div class='pf-status'>Ready: press <b>Step</b> to start.</div>"
+            text = "Ready: press <b>Step</b> to start."
+            if self.by_reference:
+                kept = ", ".join(f"<code>{html.escape(path)}</code>" for path in self.by_reference)
+                text += f" Reset keeps {kept} as they are: they cannot be copied."
+            return f"<div class='pf-status'>{text}</div>"
         where = " › ".join((*event.path, event.node.name))
         parts = [f"<b>#{event.step}</b> <code>{html.escape(where)}</code> · <b>{event.kind}</b>"]
         if event.item is not None:

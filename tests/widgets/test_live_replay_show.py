@@ -134,6 +134,7 @@ def test_replay_of_a_trace_loaded_from_json_lines(tmp_path: Path) -> None:
     loaded = Trace.load(path)
     on_its_own = Replay(loaded)
     with_the_flow = Replay(loaded, flow)
+
     def unscoped(replay: Replay) -> str:
         return str(replay.view.widget.value).replace(replay.view.scope, "view")
 

@@ -1,8 +1,10 @@
-"""Diffs of shared between two steps."""
+"""Diffs of shared between two steps, and copies of shared to start over from."""
 
 from __future__ import annotations
 
-from pocketflow_widgets.state import diff_shared, short_repr
+import threading
+
+from pocketflow_widgets.state import copy_shared, diff_shared, short_repr
 
 
 def test_diff_lists_added_changed_and_removed_keys() -> None:
@@ -45,3 +47,27 @@ def test_short_repr_survives_a_broken_repr() -> None:
             raise RuntimeError("nope")
 
     assert short_repr(Broken()).startswith("<unrepresentable Broken")
+
+
+def test_copy_shared_copies_around_what_cannot_be_copied() -> None:
+    lock = threading.Lock()
+    notes = ["a"]
+    shared = {"notes": notes, "guarded": {"lock": lock, "notes": notes, "rows": [1]}, "n": 1}
+    copied, kept = copy_shared(shared)
+    assert kept == ("shared['guarded']['lock']",)
+    assert copied == {
+        "notes": ["a"],
+        "guarded": {"lock": lock, "notes": ["a"], "rows": [1]},
+        "n": 1,
+    }
+    assert copied["guarded"]["lock"] is lock
+    assert (
+        copied["notes"] is not notes and copied["guarded"]["rows"] is not shared["guarded"]["rows"]
+    )
+    assert copied["guarded"]["notes"] is copied["notes"]  # one list in, one list out
+
+
+def test_copy_shared_keeps_a_shared_that_cannot_be_copied_at_all() -> None:
+    numbers = (n for n in range(3))
+    copied, kept = copy_shared(numbers)
+    assert copied is numbers and kept == ("shared",)

@@ -1,0 +1,96 @@
+"""The Stepper under faults: interrupts, re-wiring, values that cannot be copied, quick clicks."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+import pytest
+
+from pocketflow import AsyncNode, Flow, Node
+from pocketflow.trace import Repr
+from pocketflow_widgets import Stepper
+
+
+class Mark(Node):
+    """Writes its name to ``shared["seen"]``."""
+
+    def post(self, shared: dict[str, Any], prep_res: Any, exec_res: Any) -> None:
+        shared["seen"].append(self.name)
+
+
+class Interrupted(Node):
+    def exec(self, prep_res: Any) -> None:
+        raise KeyboardInterrupt
+
+
+class Fetch(AsyncNode):
+    async def exec_async(self, prep_res: Any) -> str:
+        await asyncio.sleep(0.001)
+        return "notes"
+
+
+# -- shared values that cannot be copied ---------------------------------------------------------
+
+
+@pytest.fixture
+def resources(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """A lock, a database connection, an open file and a generator."""
+    db = sqlite3.connect(":memory:")
+    db.execute("create table notes (text)")
+    with (tmp_path / "log.txt").open("w") as log:
+        numbers = (n for n in range(100))
+        yield {"lock": threading.Lock(), "db": db, "log": log, "numbers": numbers}
+    db.close()
+
+
+class UseAll(Node):
+    def post(self, shared: dict[str, Any], prep_res: Any, exec_res: Any) -> None:
+        with shared["lock"]:
+            shared["db"].execute("insert into notes values ('a note')")
+            log: TextIO = shared["log"]
+            log.write("a line\n")
+            shared["found"].append(next(shared["numbers"]))
+            shared["nested"]["rows"].append(len(shared["found"]))
+
+
+def test_a_stepper_works_on_a_shared_holding_a_lock_a_connection_a_file_and_a_generator(
+    resources: dict[str, Any],
+) -> None:
+    shared = {**resources, "found": [], "nested": {"db": resources["db"], "rows": []}}
+    stepper = Stepper(Flow(start=UseAll(name="use")), shared)
+    # listed once each: shared['nested']['db'] is the same connection as shared['db']
+    assert sorted(stepper.by_reference) == [
+        "shared['db']",
+        "shared['lock']",
+        "shared['log']",
+        "shared['numbers']",
+    ]
+    stepper.continue_()
+    assert stepper.finished and stepper.error is None
+    assert shared["found"] == [0] and shared["nested"]["rows"] == [1]
+    assert stepper.changes is not None and "found" in stepper.changes.changed
+    assert stepper.snapshot["db"] == Repr(repr(resources["db"]))  # a placeholder in snapshots
+
+    stepper.reset()
+    assert stepper.shared["found"] == [] and stepper.shared["nested"]["rows"] == []
+    for key in ("lock", "db", "log", "numbers"):
+        assert stepper.shared[key] is resources[key]  # kept as they are
+    assert stepper.shared["nested"]["db"] is resources["db"]
+    stepper.continue_()
+    assert stepper.finished and stepper.error is None
+    assert stepper.shared["found"] == [1]  # the generator went on where it was
+    assert resources["db"].execute("select count(*) from notes").fetchone() == (2,)
+
+
+def test_copyable_values_are_copied_for_reset() -> None:
+    shared: dict[str, Any] = {"seen": []}
+    stepper = Stepper(Flow(start=Mark(name="a")), shared)
+    assert stepper.by_reference == ()
+    stepper.continue_()
+    stepper.reset()
+    assert stepper.shared == {"seen": []} and stepper.shared["seen"] is not shared["seen"]
