@@ -11,8 +11,12 @@ Two parts:
   its cells, and reports what a reader would see go wrong: error outputs, graphs that did not
   render, widgets that show a placeholder instead of a view. Locators scoped to one cell
   (:meth:`JupyterLabPage.cell`, :meth:`JupyterLabPage.output_of_cell`) are the hooks for tests that
-  click widgets; :meth:`JupyterLabPage.run_cell` runs one cell at a time, and
-  :meth:`JupyterLabPage.output_changes` watches an output change while its cell runs.
+  click widgets; :meth:`JupyterLabPage.run_cell` runs one cell at a time,
+  :meth:`JupyterLabPage.output_changes` records an output's changes while its cell runs, and
+  :meth:`JupyterLabPage.kernel_value` asks the kernel what it holds, for tests to wait until the
+  page shows the same.
+
+Every wait is for a condition, with a deadline; nothing sleeps for a fixed time.
 
 Error outputs look exactly like ``stderr`` text in the DOM (both are rendered with the mime type
 ``application/vnd.jupyter.stderr``), so :meth:`JupyterLabPage.cell_errors` reads output types and
@@ -341,7 +345,8 @@ return {ok: run.ok, error: run.error};
 """
 )
 
-# Outputs that render asynchronously after their cell finished: widget views and Mermaid.
+# Outputs that render asynchronously after their cell finished: widget views and Mermaid, in
+# outputs and in Markdown (each ```mermaid block of a Markdown cell becomes a diagram or an error).
 _OUTPUTS_SETTLED = _script(
     """
 const panel = findPanel(arg);
@@ -354,6 +359,12 @@ for (const graph of panel.node.querySelectorAll('.jp-RenderedMermaid, .jp-Render
   const image = graph.querySelector('img');
   if (image && !image.complete) return false;
   if (!image && graph.classList.contains('jp-RenderedMermaid')) return false;
+}
+for (const cell of panel.content.widgets) {
+  if (cell.model.type !== 'markdown' || !cell.rendered) continue;
+  const source = cell.model.sharedModel.getSource();
+  const blocks = source.match(/^[ \\t]*(```|~~~)[ \\t]*mermaid\\b/gm) || [];
+  if (cell.node.querySelectorAll('.jp-RenderedMermaid').length < blocks.length) return false;
 }
 return true;
 """
@@ -394,12 +405,32 @@ const notebook = panel.content;
 if (arg.index < 0 || arg.index >= notebook.widgets.length) {
   throw new Error('no cell ' + arg.index + ' in ' + arg.path);
 }
+const key = cellRunKey(arg.path, arg.index);
+window.__labkitWatches = window.__labkitWatches || {};
+if (window.__labkitWatches[key]) window.__labkitWatches[key].observer.disconnect();
+delete window.__labkitWatches[key];
+if (arg.watch) {
+  // Every text that `arg.watch` shows in the cell's output, recorded by a MutationObserver
+  // as the page renders it (not sampled), each with whether the cell had finished by then.
+  const cell = notebook.widgets[arg.index];
+  const watch = {values: [], last: null, observer: null};
+  const record = () => {
+    const found = [...cell.node.querySelectorAll('.jp-OutputArea ' + arg.watch)];
+    const value = found.length ? found.map((element) => element.textContent).join('\\n') : null;
+    if (value === null || value === watch.last) return;
+    watch.last = value;
+    watch.values.push({value, finished: cellFinished(panel, arg.path, arg.index)});
+  };
+  watch.observer = new MutationObserver(record);
+  watch.observer.observe(cell.node, {childList: true, subtree: true, characterData: true});
+  window.__labkitWatches[key] = watch;
+}
 window.jupyterapp.shell.activateById(panel.id);
 notebook.activeCellIndex = arg.index;
 notebook.deselectAll();
 const run = {done: false, ok: null, error: null};
 window.__labkitCells = window.__labkitCells || {};
-window.__labkitCells[cellRunKey(arg.path, arg.index)] = run;
+window.__labkitCells[key] = run;
 window.jupyterapp.commands.execute('notebook:run-cell').then(
   (ok) => { run.ok = ok; run.done = true; },
   (error) => { run.error = String(error); run.done = true; });
@@ -415,18 +446,37 @@ return {ok: run.ok, error: run.error};
 """
 )
 
-# The text of what `arg.selector` matches in one cell's output (all matches, one per line),
-# once it differs from `arg.previous` or once the cell finished.
-_OUTPUT_CHANGE = _script(
+# What the watch set up by _START_CELL recorded, once the cell finished: the texts shown while
+# it ran, in order. The observer is disconnected.
+_WATCHED_OUTPUT = _script(
+    """
+const key = cellRunKey(arg.path, arg.index);
+const watch = (window.__labkitWatches || {})[key];
+if (!watch) throw new Error('no watch on cell ' + arg.index + ': start it with watch=...');
+watch.observer.disconnect();
+delete window.__labkitWatches[key];
+return watch.values.filter((entry) => !entry.finished).map((entry) => entry.value);
+"""
+)
+
+# Evaluates `arg.expression` in the notebook's kernel, silently: nothing shows in the notebook.
+_KERNEL_VALUE = _script(
     """
 const panel = findPanel(arg.path);
-const cell = panel && panel.content.widgets[arg.index];
-if (!cell) throw new Error('no cell ' + arg.index + ' in ' + arg.path);
-const found = [...cell.node.querySelectorAll('.jp-OutputArea ' + arg.selector)];
-const value = found.length ? found.map((element) => element.textContent).join('\\n') : null;
-if (cellFinished(panel, arg.path, arg.index)) return {finished: true, value};
-if (value !== null && value !== arg.previous) return {finished: false, value};
-return null;
+const kernel = panel && panel.sessionContext.session && panel.sessionContext.session.kernel;
+if (!kernel) throw new Error('no kernel for ' + arg.path);
+const future = kernel.requestExecute({
+  code: '', silent: true, store_history: false, user_expressions: {value: arg.expression},
+});
+const late = new Promise((resolve) => setTimeout(
+  () => resolve({error: 'no reply within ' + arg.timeout / 1000 + ' s'}), arg.timeout));
+const answer = future.done.then((reply) => {
+  const result = reply.content.user_expressions && reply.content.user_expressions.value;
+  if (!result) return {error: 'the kernel returned no value (' + reply.content.status + ')'};
+  if (result.status !== 'ok') return {error: result.ename + ': ' + result.evalue};
+  return {value: result.data['text/plain']};
+});
+return Promise.race([answer, late]);
 """
 )
 
@@ -652,12 +702,22 @@ class JupyterLabPage:
         """
         return self.cell(index).locator(".jp-Cell-outputArea")
 
-    def start_cell(self, index: int) -> None:
-        """Start running the cell at ``index`` (from 0) alone, without waiting for it."""
-        self.page.evaluate(_START_CELL, {"path": self._path(), "index": index})
+    def start_cell(self, index: int, watch: str | None = None) -> None:
+        """Start running the cell at ``index`` (from 0) alone, without waiting for it.
 
-    def wait_for_cell(self, index: int, timeout: float = 60.0) -> bool:
-        """Wait until the cell started by :meth:`start_cell` finished; ``False`` if it failed."""
+        With ``watch`` (a CSS selector), every text that what it matches in the cell's output
+        shows from now on is recorded as the page renders it: see :meth:`output_changes`.
+        """
+        self.page.evaluate(_START_CELL, {"path": self._path(), "index": index, "watch": watch})
+
+    def wait_for_cell(
+        self, index: int, timeout: float = 60.0, settle_timeout: float = 20.0
+    ) -> bool:
+        """Wait until the cell started by :meth:`start_cell` finished; ``False`` if it failed.
+
+        Then waits up to ``settle_timeout`` seconds for outputs that render after their cell
+        finished, as :meth:`run_all` does.
+        """
         path = self._path()
         try:
             handle = self.page.wait_for_function(
@@ -673,47 +733,47 @@ class JupyterLabPage:
         result = handle.json_value()
         if result["error"]:
             raise AssertionError(f"{path}: running cell {index} failed: {result['error']}")
+        # What has not rendered in time is reported by widget_problems() and graph_outputs().
+        with suppress(PlaywrightTimeoutError):
+            self.page.wait_for_function(
+                _OUTPUTS_SETTLED, arg=path, timeout=settle_timeout * 1000, polling=100
+            )
         return bool(result["ok"])
 
     def run_cell(self, index: int, timeout: float = 60.0) -> bool:
-        """Run the cell at ``index`` (from 0) alone and wait until it finished.
-
-        Returns JupyterLab's verdict: ``False`` if the cell raised.
+        """Run the cell at ``index`` (from 0) alone and wait until it finished and its outputs
+        rendered. Returns JupyterLab's verdict: ``False`` if the cell raised.
         """
         self.start_cell(index)
         return self.wait_for_cell(index, timeout)
 
-    def output_changes(self, index: int, selector: str, timeout: float = 60.0) -> list[str]:
-        """Watch the cell at ``index``, started by :meth:`start_cell`, until it finished.
+    def output_changes(self, index: int, timeout: float = 60.0) -> list[str]:
+        """Wait until the cell at ``index``, started with ``start_cell(index, watch=...)``,
+        finished; return each text the watched elements showed while it ran.
 
-        Returns each new text seen in what ``selector`` matches inside the cell's output while
-        the cell ran (successive values differ; a value first seen once the cell had finished
-        is not included). Polls every 50 ms.
+        The texts are recorded in the page by a ``MutationObserver`` as they are rendered, so
+        none is missed however busy the machine is. Successive texts differ; a text first shown
+        once the cell had finished is not included.
         """
         path = self._path()
-        deadline = time.monotonic() + timeout
-        seen: list[str] = []
-        previous: str | None = None
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"{path}: cell {index} was still running after {timeout} s")
-            try:
-                handle = self.page.wait_for_function(
-                    _OUTPUT_CHANGE,
-                    arg={"path": path, "index": index, "selector": selector, "previous": previous},
-                    timeout=left * 1000,
-                    polling=50,
-                )
-            except PlaywrightTimeoutError:
-                raise AssertionError(
-                    f"{path}: cell {index} was still running after {timeout} s"
-                ) from None
-            change = handle.json_value()
-            if change["finished"]:
-                return seen
-            previous = change["value"]
-            seen.append(change["value"])
+        self.wait_for_cell(index, timeout)
+        seen: list[str] = self.page.evaluate(_WATCHED_OUTPUT, {"path": path, "index": index})
+        return seen
+
+    def kernel_value(self, expression: str, timeout: float = 30.0) -> str:
+        """The ``repr`` of ``expression`` evaluated in the open notebook's kernel.
+
+        Evaluated silently (as a ``user_expressions`` entry): nothing appears in the notebook.
+        Fails if the expression raises.
+        """
+        path = self._path()
+        result = self.page.evaluate(
+            _KERNEL_VALUE, {"path": path, "expression": expression, "timeout": timeout * 1000}
+        )
+        if "error" in result:
+            raise AssertionError(f"{path}: evaluating {expression!r} failed: {result['error']}")
+        value: str = result["value"]
+        return value
 
     def kernel_status(self) -> str:
         """The status of the open notebook's kernel as the page knows it (``"idle"``, ...)."""
@@ -804,7 +864,7 @@ def _viewport_fitting(page: Page, notebook: str | None) -> Iterator[None]:
         if height < MAX_SCREENSHOT_HEIGHT:
             with suppress(PlaywrightTimeoutError):
                 page.wait_for_function(
-                    f"(arg) => ({_NOTEBOOK_OVERFLOW})(arg) <= 1", arg=notebook, timeout=5000
+                    f"(arg) => ({_NOTEBOOK_OVERFLOW})(arg) <= 1", arg=notebook, timeout=15_000
                 )
         yield
     finally:
