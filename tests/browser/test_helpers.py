@@ -7,6 +7,7 @@ The fixture notebooks live in ``tests/browser/fixtures/`` and are served under
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +26,7 @@ def test_good_notebook_passes_every_check(lab, fixture_notebook) -> None:
     ]
     assert all(graph.width > 0 and graph.height > 0 for graph in graphs)
     # The slider is a rendered view, not a placeholder.
-    assert lab.output_of_cell(1).locator(".widget-slider").is_visible()
+    expect(lab.output_of_cell(1).locator(".widget-slider")).to_be_visible()
 
     # The cell tagged raises-exception did fail, and cell_errors() leaves it out.
     expected = lab.cell_errors(include_expected=True)
@@ -35,7 +36,7 @@ def test_good_notebook_passes_every_check(lab, fixture_notebook) -> None:
     assert "raised on purpose" in expected[0].text
     assert lab.cell_errors() == []
     # Run All went on past it; what the next cell wrote to stderr is not an error.
-    assert "a warning written to stderr" in lab.output_of_cell(6).inner_text()
+    expect(lab.output_of_cell(6)).to_contain_text("a warning written to stderr")
 
 
 def test_failing_cell_is_reported(lab, fixture_notebook) -> None:
