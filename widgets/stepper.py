@@ -18,7 +18,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from pocketflow import AsyncNode, BaseNode, Event, trace
-from pocketflow.graph import Overlay, build_graph
+from pocketflow.graph import Graph, Overlay, build_graph
 
 from .state import SharedDiff, copy_shared, diff_shared, short_repr
 from .tracebacks import user_traceback
@@ -44,6 +44,9 @@ class Stepper(widgets.VBox):
     state the last run left them (:attr:`by_reference` lists them). Snapshots show them as
     their ``repr``.
 
+    Edges wired after the Stepper was made are followed: the graph is rebuilt when the run
+    reaches a node it does not know, and on Reset.
+
     >>> from pocketflow import Node, Flow
     >>> stepper = Stepper(Flow(start=Node(name="hello")), {})
     >>> stepper.step(); stepper.last.kind
@@ -51,6 +54,8 @@ class Stepper(widgets.VBox):
     >>> stepper.continue_(); stepper.finished
     True
     """
+
+    children: tuple[Any, ...]  # the panel's parts (a trait of VBox)
 
     def __init__(
         self,
@@ -75,10 +80,8 @@ class Stepper(widgets.VBox):
         self.next_node_button.on_click(lambda _: self.next_node())
         self.continue_button.on_click(lambda _: self.continue_())
         self.reset_button.on_click(lambda _: self.reset())
-        names = [(node.label, node.id) for node in self.graph.nodes]
-        self.breakpoint_picker = widgets.SelectMultiple(
-            options=names, description="Break at", rows=min(6, max(2, len(names)))
-        )
+        self.breakpoint_picker = widgets.SelectMultiple(description="Break at")
+        self._offer_breakpoints()
         self.breakpoint_picker.value = tuple(self._breakpoint_ids(breakpoints))
         self.view = GraphView(self.graph)
         self.status = widgets.HTML()
@@ -141,6 +144,27 @@ class Stepper(widgets.VBox):
             ids.extend(matches)
         return ids
 
+    def _offer_breakpoints(self) -> None:
+        chosen = [node_id for node_id in self.breakpoint_picker.value if node_id in self.graph]
+        names = [(node.label, node.id) for node in self.graph.nodes]
+        self.breakpoint_picker.options = names
+        self.breakpoint_picker.rows = min(6, max(2, len(names)))
+        self.breakpoint_picker.value = tuple(chosen)
+
+    def _follow_wiring(self) -> None:
+        """Rebuild the graph, and the view, when the flow was wired anew since they were made."""
+        graph = build_graph(self.flow)
+        if _shape(graph) == _shape(self.graph):
+            return
+        self.graph = graph
+        old = self.view.widget
+        self.view = GraphView(graph)
+        self.children = tuple(
+            self.view.widget if child is old else child for child in self.children
+        )
+        self._offer_breakpoints()
+        self.overlay = Overlay.from_events(graph, self.events)
+
     # -- actions ------------------------------------------------------------------------
 
     def step(self) -> None:
@@ -155,7 +179,7 @@ class Stepper(widgets.VBox):
         """Advance to the end of the run, or until a breakpoint's node starts."""
         points = self.breakpoints
         self._advance(
-            lambda event: event.kind == "start" and self.graph.id_of(event.node) in points,
+            lambda event: event.kind == "start" and self.graph.find(event.node) in points,
             render_each=False,
         )
 
@@ -173,6 +197,7 @@ class Stepper(widgets.VBox):
             self._steps.close()
         self.shared, self.by_reference = copy_shared(self._initial)
         self.output.clear_output()
+        self._follow_wiring()
         self._start()
 
     async def wait(self) -> None:
@@ -228,6 +253,10 @@ class Stepper(widgets.VBox):
 
     def _take(self, event: Event, stop: Stop) -> bool:
         """Record ``event``; whether to pause after it."""
+        if self.graph.find(event.node) is None or (
+            event.target is not None and self.graph.find(event.target) is None
+        ):
+            self._follow_wiring()  # recounts the events so far on the new graph
         self.events.append(event)
         self.last = event
         self.overlay.add(self.graph, event)
@@ -302,3 +331,12 @@ class Stepper(widgets.VBox):
         if self.finished:
             parts.append("<b>failed</b>" if self.error else "<b>finished</b>")
         return f"<div class='pf-status'>{' · '.join(parts)}</div>"
+
+
+def _shape(graph: Graph) -> tuple[Any, ...]:
+    """What a graph is made of, to tell whether the flow was wired anew."""
+    nodes = tuple(
+        (node.id, id(node.obj), node.label, node.parent, node.is_start, node.ends_flow, node.start)
+        for node in graph.nodes
+    )
+    return nodes, graph.edges

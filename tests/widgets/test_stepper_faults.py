@@ -34,6 +34,62 @@ class Fetch(AsyncNode):
         return "notes"
 
 
+# -- re-wiring: the Stepper follows the flow as it is now ---------------------------------------
+
+
+def test_continue_follows_an_edge_wired_after_the_stepper_was_made() -> None:
+    a, b, c = Mark(name="a"), Mark(name="b"), Mark(name="c")
+    a >> b
+    stepper = Stepper(Flow(start=a, name="main"), {"seen": []}, breakpoints=["b"])
+    stepper.continue_()
+    assert stepper.last is not None and stepper.last.node is b
+    b >> c  # a later cell wires a new edge
+    stepper.continue_()
+    assert stepper.finished and stepper.error is None
+    assert stepper.shared["seen"] == ["a", "b", "c"]
+    b_id, c_id = stepper.graph.find(b), stepper.graph.find(c)
+    assert b_id is not None and c_id is not None
+    assert stepper.overlay.visits == {"main": 1, "a": 1, "b": 1, "c": 1}
+    assert stepper.overlay.edges == {
+        ("a", "default", "b"): 1,
+        (b_id, "default", c_id): 1,
+        (c_id, "default", None): 1,
+    }
+    assert stepper.view.graph is stepper.graph
+    assert stepper.view.widget in stepper.children
+
+
+def test_reset_rebuilds_the_graph_the_view_and_the_breakpoints_after_re_wiring() -> None:
+    a, b, c = Mark(name="a"), Mark(name="b"), Mark(name="c")
+    a >> b
+    stepper = Stepper(Flow(start=a, name="main"), {"seen": []}, breakpoints=["b"])
+    stepper.continue_()
+    old_view = stepper.view
+    b >> c
+    stepper.reset()
+    c_id = stepper.graph.find(c)
+    assert c_id is not None
+    assert stepper.view is not old_view and stepper.view.graph is stepper.graph
+    assert stepper.view.widget in stepper.children and old_view.widget not in stepper.children
+    assert c_id in [value for _, value in stepper.breakpoint_picker.options]
+    assert stepper.breakpoints == {stepper.graph.id_of(b)}  # kept: b is still there
+    stepper.breakpoint_picker.value = (c_id,)
+    stepper.continue_()
+    assert stepper.last is not None and stepper.last.node is c and not stepper.finished
+    stepper.continue_()
+    assert stepper.finished and stepper.shared["seen"] == ["a", "b", "c"]
+
+
+def test_reset_keeps_the_view_when_the_wiring_did_not_change() -> None:
+    a, b = Mark(name="a"), Mark(name="b")
+    a >> b
+    stepper = Stepper(Flow(start=a), {"seen": []})
+    view = stepper.view
+    stepper.continue_()
+    stepper.reset()
+    assert stepper.view is view
+
+
 # -- shared values that cannot be copied ---------------------------------------------------------
 
 
