@@ -9,9 +9,10 @@ Two parts:
   :func:`stop_process_group` ends it. :func:`wait_for_server` polls ``/api/status``.
 - :class:`JupyterLabPage`: a page object over one Playwright page. It opens a notebook, runs all
   its cells, and reports what a reader would see go wrong: error outputs, graphs that did not
-  render, widgets that show a placeholder instead of a view. Locators scoped to one cell
-  (:meth:`JupyterLabPage.cell`, :meth:`JupyterLabPage.output_of_cell`) are the hooks for tests that
-  click widgets; :meth:`JupyterLabPage.run_cell` runs one cell at a time,
+  render (or that Mermaid drew as its own error diagram), widgets that show a placeholder instead
+  of a view. Locators scoped to one cell (:meth:`JupyterLabPage.cell`,
+  :meth:`JupyterLabPage.output_of_cell`) are the hooks for tests that click widgets;
+  :meth:`JupyterLabPage.run_cell` runs one cell at a time,
   :meth:`JupyterLabPage.output_changes` records an output's changes while its cell runs, and
   :meth:`JupyterLabPage.kernel_value` asks the kernel what it holds, for tests to wait until the
   page shows the same.
@@ -488,8 +489,48 @@ return kernel ? kernel.status : 'no kernel';
 """
 )
 
+# Mermaid draws some failures as a diagram of its own, which JupyterLab then shows like any
+# other (an <img> of the SVG): its "error" diagram (a bomb, "Syntax error in text", the version),
+# and, for a source longer than maxTextSize, a one-node flowchart reading the message below.
+_MERMAID_ERROR = """
+const MERMAID_ERROR_TEXTS = ['Syntax error in text', 'Maximum text size in diagram exceeded'];
+// The SVG element an <img> shows from a data: URL (or an inline <svg>), parsed; else null.
+const svgOf = (image) => {
+  if (image.localName === 'svg') return image;
+  const src = image.getAttribute('src') || '';
+  const head = /^data:image\\/svg\\+xml(;[^,]*)?,/i.exec(src);
+  if (!head) return null;
+  let text;
+  try {
+    const body = src.slice(head[0].length);
+    text = /;base64/i.test(head[1] || '')
+      ? new TextDecoder().decode(Uint8Array.from(atob(body), (c) => c.charCodeAt(0)))
+      : decodeURIComponent(body);
+  } catch (error) {
+    return null;
+  }
+  const root = new DOMParser().parseFromString(text, 'image/svg+xml').documentElement;
+  return root.localName === 'svg' ? root : null;
+};
+// What a Mermaid error diagram says (its texts, outside <style>), or '' for any other SVG.
+const mermaidError = (svg) => {
+  if (!svg) return '';
+  const texts = [];
+  const walker = svg.ownerDocument.createTreeWalker(svg, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node.textContent.trim();
+    if (text && !node.parentNode.closest('style, script')) texts.push(text);
+  }
+  const isError = svg.getAttribute('aria-roledescription') === 'error'
+    || svg.querySelector('.error-icon, .error-text') !== null
+    || texts.some((text) => MERMAID_ERROR_TEXTS.includes(text));
+  return isError ? texts.join(' ').slice(0, 300) || 'an error diagram' : '';
+};
+"""
+
 _GRAPH_OUTPUTS = _script(
-    """
+    _MERMAID_ERROR
+    + """
 const panel = findPanel(arg);
 if (!panel) throw new Error('no notebook panel for ' + arg);
 const graphs = panel.node.querySelectorAll('.jp-RenderedSVG, .jp-RenderedMermaid');
@@ -498,11 +539,17 @@ return [...graphs].map((graph) => {
   const image = graph.querySelector('img, svg');
   let problem = '';
   if (graph.classList.contains('jp-mod-warning')) {
-    problem = 'render error: ' + graph.innerText.slice(0, 300);
+    // JupyterLab's box for a diagram Mermaid refused: the source, then Mermaid's message.
+    const message = graph.querySelector('.jp-RenderedMermaid-Details > pre');
+    const text = message && message.textContent.trim() ? message.textContent : graph.innerText;
+    problem = 'render error: ' + text.trim().slice(0, 300);
   } else if (!image) {
     problem = 'no image: ' + graph.innerText.slice(0, 300);
   } else if (image.tagName === 'IMG' && !(image.complete && image.naturalWidth > 0)) {
     problem = 'image did not load';
+  } else {
+    const error = mermaidError(svgOf(image));
+    if (error) problem = 'Mermaid error diagram: ' + error;
   }
   const box = (image || graph).getBoundingClientRect();
   const shown = (image || graph).checkVisibility({visibilityProperty: true, opacityProperty: true});
@@ -575,7 +622,8 @@ class GraphOutput:
 
     @property
     def visible(self) -> bool:
-        """Whether the graph rendered with a non-zero size and nothing hides it."""
+        """Whether the graph was drawn (not as Mermaid's error box or error diagram) with a
+        non-zero size, and nothing hides it."""
         return not self.problem
 
     def __str__(self) -> str:
@@ -682,7 +730,13 @@ class JupyterLabPage:
         return [error for error in found if include_expected or not error.expected]
 
     def graph_outputs(self) -> list[GraphOutput]:
-        """Every SVG image and Mermaid diagram (outputs and Markdown), with any problem."""
+        """Every SVG image and Mermaid diagram (outputs and Markdown), with any problem.
+
+        Mermaid's failures are problems: JupyterLab's warning box for a diagram Mermaid refused
+        (``render error: ...``, with Mermaid's message), and an image of Mermaid's own error
+        diagram ("Syntax error in text") or of its "Maximum text size in diagram exceeded" stand-in
+        (``Mermaid error diagram: ...``).
+        """
         return [GraphOutput(**entry) for entry in self.page.evaluate(_GRAPH_OUTPUTS, self._path())]
 
     def widget_problems(self) -> list[WidgetProblem]:

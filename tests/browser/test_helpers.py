@@ -69,8 +69,38 @@ def test_diagram_that_does_not_render_is_reported(lab, fixture_notebook) -> None
 
     graphs = lab.graph_outputs()
     assert [(graph.cell, graph.kind, graph.visible) for graph in graphs] == [(1, "mermaid", False)]
-    assert graphs[0].problem.startswith("render error")
+    assert graphs[0].problem.startswith("render error: Error: Parse error on line 2")
     assert "graph: cell 1" in lab.report()
+
+
+def test_mermaid_error_rendering_is_reported(lab, fixture_notebook) -> None:
+    # What Mermaid shows when it fails is not a drawn graph: JupyterLab's warning box with
+    # Mermaid's message, or an image of Mermaid's own error diagram (a diagram reading "Maximum
+    # text size in diagram exceeded" for a source too long, "Syntax error in text" otherwise).
+    lab.open_notebook(fixture_notebook("mermaid_errors.ipynb"))
+    lab.run_all()
+    lab.screenshot("fixture-mermaid_errors")
+
+    graphs = {graph.cell: graph for graph in lab.graph_outputs()}
+    assert sorted((graph.cell, graph.kind, graph.visible) for graph in graphs.values()) == [
+        (1, "mermaid", False),
+        (2, "mermaid", False),
+        (3, "mermaid", False),
+        (4, "mermaid", False),
+        (5, "mermaid", True),
+    ]
+    assert graphs[1].problem.startswith("render error: Error: Parse error on line 2")
+    assert graphs[2].problem == "Mermaid error diagram: Maximum text size in diagram exceeded"
+    assert graphs[3].problem.startswith("Mermaid error diagram: Syntax error in text")
+    assert graphs[4].problem.startswith("render error: Error: Parse error on line 2")
+    # Each error image is drawn and loaded like a good diagram: only what it shows tells.
+    assert all(graphs[cell].width > 0 and graphs[cell].height > 0 for cell in (2, 3, 5))
+
+    report = lab.report()
+    for cell in (1, 2, 3, 4):
+        assert f"graph: cell {cell}: mermaid" in report
+    assert "graph: cell 5" not in report
+    assert lab.cell_errors() == []
 
 
 def test_notebook_without_kernelspec_fails_clearly(lab, fixture_notebook) -> None:
