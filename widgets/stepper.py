@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import html
 import io
+from collections import deque
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Iterator
 from typing import Any
 
@@ -37,7 +38,8 @@ class Stepper(widgets.VBox):
     copy of the ``shared`` given at the start). Breakpoints are nodes, chosen in the list or
     given as ``breakpoints=`` (nodes or names). Everything can be driven from Python too:
     :meth:`step`, :meth:`next_node`, :meth:`continue_`, :meth:`reset`; for an async flow each
-    schedules the work on the running loop and :meth:`wait` awaits it.
+    schedules the work on the running loop and :meth:`wait` awaits it. Clicks made while an
+    async step runs are queued and taken one after another, in order (:attr:`queued`).
 
     Values in ``shared`` that cannot be copied (a lock, a database connection, an open file, a
     generator) are kept as they are for Reset: the new run gets the very same objects, in the
@@ -101,13 +103,17 @@ class Stepper(widgets.VBox):
                 self.output,
             ]
         )
+        #: The task working through the clicks (async flows), while there is one.
         self.pending: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._clicks: deque[Stop] = deque()
+        self._generation = 0  # which run the state below is about (Reset starts another)
         self._start()
 
     # -- state --------------------------------------------------------------------------
 
     def _start(self) -> None:
+        self._generation += 1
         self.events: list[Event] = []
         self.last: Event | None = None
         self.finished = False
@@ -120,11 +126,22 @@ class Stepper(widgets.VBox):
         self.snapshot = trace.snapshot(self.shared)
         #: What the last step changed in ``shared``.
         self.changes: SharedDiff | None = None
+        self._stepping_now = False
         if self.is_async:
             self._async_steps: AsyncGenerator[Event, None] = self.flow.asteps(self.shared)
         else:
             self._steps: Generator[Event, None, Any] = self.flow.steps(self.shared)
         self._render()
+
+    @property
+    def queued(self) -> int:
+        """How many clicks wait for the async step that runs now."""
+        return len(self._clicks)
+
+    @property
+    def busy(self) -> bool:
+        """Whether a step is running or clicks wait for one."""
+        return self._stepping_now or bool(self._clicks)
 
     @property
     def breakpoints(self) -> set[str]:
@@ -178,17 +195,16 @@ class Stepper(widgets.VBox):
     def continue_(self) -> None:
         """Advance to the end of the run, or until a breakpoint's node starts."""
         points = self.breakpoints
-        self._advance(
-            lambda event: event.kind == "start" and self.graph.find(event.node) in points,
-            render_each=False,
-        )
+        self._advance(lambda event: event.kind == "start" and self.graph.find(event.node) in points)
 
     def reset(self) -> None:
         """Abandon the current run and start over from a fresh copy of the initial ``shared``."""
-        if self.pending is not None and not self.pending.done():
-            self.pending.cancel()
+        self._clicks.clear()
+        worker, self.pending = self.pending, None
+        if worker is not None and not worker.done():
+            worker.cancel()
         if self.is_async:
-            closing = self._async_steps.aclose()
+            closing = _close_after(self._async_steps, worker)
             if self._loop is not None and not self._loop.is_closed():
                 self._schedule(closing)
             else:
@@ -201,44 +217,61 @@ class Stepper(widgets.VBox):
         self._start()
 
     async def wait(self) -> None:
-        """Wait until the work the last action scheduled (async flows) is done."""
+        """Wait until the clicks made so far (async flows) have been taken."""
         while self.pending is not None and not self.pending.done():
-            await asyncio.shield(self.pending)
+            await asyncio.wait({self.pending})  # a Reset may cancel it: that ends the wait too
+        if self.pending is not None and not self.pending.cancelled():
+            self.pending.result()  # a fault of the Stepper's own, if any, surfaces here
 
     # -- driving the run ----------------------------------------------------------------
 
-    def _advance(self, stop: Stop, render_each: bool = True) -> None:
-        if self.finished:
+    def _advance(self, stop: Stop) -> None:
+        if not self.is_async:
+            if not self.finished:
+                with self._stepping():
+                    while not self._take(next(self._steps), stop):
+                        pass
             return
-        if self.is_async:
-            if self.pending is not None and not self.pending.done():
-                return  # one advance at a time; the click is ignored while one runs
-            self.pending = self._schedule(self._advance_async(stop))
-            return
-        with self._capturing():
-            try:
-                while True:
-                    event = next(self._steps)
-                    if self._take(event, stop):
-                        break
-            except StopIteration:
-                self._finish(None)
-            except Exception as exc:
-                self._finish(exc)
-        self._render_now()
+        self._clicks.append(stop)
+        if self.pending is None or self.pending.done():
+            self.pending = self._schedule(self._take_clicks())
+        elif self._loop is not None and not self._loop.is_running():
+            # No loop runs here (a script) and an interrupt stopped ours mid-step: finish it now.
+            self._loop.run_until_complete(self.pending)
+        else:
+            self.status.value = self._status_html()  # say the click waits its turn
 
-    async def _advance_async(self, stop: Stop) -> None:
-        with self._capturing():
-            try:
-                while True:
-                    event = await self._async_steps.__anext__()
-                    if self._take(event, stop):
-                        break
-            except StopAsyncIteration:
-                self._finish(None)
-            except Exception as exc:
-                self._finish(exc)
-        self._render_now()
+    async def _take_clicks(self) -> None:
+        """Take the queued clicks one by one, each advancing the run once."""
+        while self._clicks and not self.finished:
+            stop = self._clicks.popleft()
+            with self._stepping():
+                while not self._take(await anext(self._async_steps), stop):
+                    pass
+        if self._clicks:  # the run is over: the clicks left have nothing to do
+            self._clicks.clear()
+            self.status.value = self._status_html()
+
+    @contextlib.contextmanager
+    def _stepping(self) -> Iterator[None]:
+        """Around one advance, sync or async: capture what the run prints, record how the run
+        ended if it did, and show the state after it.
+        """
+        generation = self._generation
+        self._stepping_now = True
+        try:
+            with self._capturing():
+                yield
+        except (StopIteration, StopAsyncIteration):
+            self._finish(None)
+        except Exception as exc:
+            if generation != self._generation:
+                raise  # a Reset started another run meanwhile: this one is gone
+            self._finish(exc)
+        finally:
+            if generation == self._generation:
+                self._stepping_now = False
+                self._render_now()
 
     @contextlib.contextmanager
     def _capturing(self) -> Iterator[None]:
@@ -315,7 +348,7 @@ class Stepper(widgets.VBox):
             if self.by_reference:
                 kept = ", ".join(f"<code>{html.escape(path)}</code>" for path in self.by_reference)
                 text += f" Reset keeps {kept} as they are: they cannot be copied."
-            return f"<div class='pf-status'>{text}</div>"
+            return f"<div class='pf-status'>{text}{self._busy_html()}</div>"
         where = " › ".join((*event.path, event.node.name))
         parts = [f"<b>#{event.step}</b> <code>{html.escape(where)}</code> · <b>{event.kind}</b>"]
         if event.item is not None:
@@ -330,7 +363,13 @@ class Stepper(widgets.VBox):
             parts.append(f"next: <b>{html.escape(target)}</b>")
         if self.finished:
             parts.append("<b>failed</b>" if self.error else "<b>finished</b>")
-        return f"<div class='pf-status'>{' · '.join(parts)}</div>"
+        return f"<div class='pf-status'>{' · '.join(parts)}{self._busy_html()}</div>"
+
+    def _busy_html(self) -> str:
+        if not self.busy:
+            return ""
+        waiting = f" ({self.queued} more queued)" if self.queued else ""
+        return f" · <i>working…{waiting}</i>"
 
 
 def _shape(graph: Graph) -> tuple[Any, ...]:
@@ -340,3 +379,12 @@ def _shape(graph: Graph) -> tuple[Any, ...]:
         for node in graph.nodes
     )
     return nodes, graph.edges
+
+
+async def _close_after(
+    steps: AsyncGenerator[Event, None], worker: asyncio.Future[Any] | None
+) -> None:
+    """Close an abandoned run once the task stepping it has finished with it."""
+    if worker is not None and not worker.done():
+        await asyncio.wait({worker})
+    await steps.aclose()

@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 import pytest
 
-from pocketflow import AsyncNode, Flow, Node
+from pocketflow import AsyncFlow, AsyncNode, Flow, Node
 from pocketflow.trace import Repr
 from pocketflow_widgets import Stepper
 
@@ -150,3 +150,58 @@ def test_copyable_values_are_copied_for_reset() -> None:
     stepper.continue_()
     stepper.reset()
     assert stepper.shared == {"seen": []} and stepper.shared["seen"] is not shared["seen"]
+
+
+# -- clicks while an async step runs -------------------------------------------------------------
+
+
+def test_five_quick_async_clicks_take_five_steps_in_order() -> None:
+    async def session() -> Stepper:
+        stepper = Stepper(AsyncFlow(start=Fetch(name="fetch"), name="research"), {})
+        for _ in range(5):
+            stepper.step()
+        assert stepper.busy
+        await stepper.wait()
+        assert not stepper.busy and stepper.queued == 0
+        return stepper
+
+    stepper = asyncio.run(session())
+    assert [(event.kind, event.node.name) for event in stepper.events] == [
+        ("start", "research"),
+        ("prep", "research"),
+        ("start", "fetch"),
+        ("prep", "fetch"),
+        ("exec", "fetch"),
+    ]
+
+
+def test_queued_clicks_run_one_after_another_and_stop_at_the_end() -> None:
+    async def session() -> Stepper:
+        stepper = Stepper(AsyncFlow(start=Fetch(name="fetch"), name="research"), {})
+        stepper.step()
+        stepper.next_node()
+        assert stepper.queued >= 1
+        stepper.continue_()
+        stepper.step()  # nothing left by then: dropped, without an error
+        await stepper.wait()
+        return stepper
+
+    stepper = asyncio.run(session())
+    assert stepper.finished and stepper.error is None
+    assert stepper.last is not None and stepper.last.kind == "post"
+    assert stepper.last.node is stepper.flow
+
+
+def test_reset_drops_the_clicks_still_queued() -> None:
+    async def session() -> Stepper:
+        stepper = Stepper(AsyncFlow(start=Fetch(name="fetch"), name="research"), {})
+        for _ in range(3):
+            stepper.step()
+        stepper.reset()
+        assert stepper.queued == 0
+        await stepper.wait()
+        await asyncio.sleep(0.01)
+        return stepper
+
+    stepper = asyncio.run(session())
+    assert stepper.events == [] and not stepper.finished
