@@ -4,17 +4,25 @@ Stepping never blocks the kernel. A sync flow is a generator of events (``flow.s
 pulls the next event and returns. An async flow is an async generator (``flow.asteps``): a click
 schedules the next pull as a task on the running event loop (the kernel's, in Jupyter) and
 returns at once; the run waits between two events without holding the loop.
+
+What a run prints shows in the panel, and nothing else does: ``sys.stdout`` is not redirected.
+While a step runs, a stand-in for it sends each write to the panel of the run that made it (the
+run's context says which: an async run's tasks inherit it) and every other write to the stream
+that was there; once no step runs, ``sys.stdout`` is that stream again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import html
 import io
+import sys
+import threading
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import ipywidgets as widgets
 
@@ -126,6 +134,7 @@ class Stepper(widgets.VBox):
         self.snapshot = trace.snapshot(self.shared)
         #: What the last step changed in ``shared``.
         self.changes: SharedDiff | None = None
+        self._printed = io.StringIO()  # what the run printed since the last step was shown
         self._stepping_now = False
         if self.is_async:
             self._async_steps: AsyncGenerator[Event, None] = self.flow.asteps(self.shared)
@@ -275,14 +284,19 @@ class Stepper(widgets.VBox):
 
     @contextlib.contextmanager
     def _capturing(self) -> Iterator[None]:
-        """Show what the nodes print during a step in the panel (a click's output has no cell)."""
-        buffer = io.StringIO()
+        """Show what the run prints in the panel (a click's output has no cell)."""
+        token = _PRINTS.set(self._printed.write)
+        _router.enter()
         try:
-            with contextlib.redirect_stdout(buffer):
-                yield
+            yield
         finally:
-            if buffer.getvalue():
-                self.output.append_stdout(buffer.getvalue())
+            _router.leave()
+            _PRINTS.reset(token)
+            printed = self._printed.getvalue()
+            if printed:
+                self._printed.seek(0)
+                self._printed.truncate()
+                self.output.append_stdout(printed)
 
     def _take(self, event: Event, stop: Stop) -> bool:
         """Record ``event``; whether to pause after it."""
@@ -388,3 +402,69 @@ async def _close_after(
     if worker is not None and not worker.done():
         await asyncio.wait({worker})
     await steps.aclose()
+
+
+# -- output: the run's prints to its panel, everyone else's where they went -------------------
+
+#: Where the current context's prints go: the buffer of the run it belongs to, if any.
+_PRINTS: contextvars.ContextVar[Callable[[str], object] | None] = contextvars.ContextVar(
+    "pocketflow_widgets_prints", default=None
+)
+
+
+class _Router:
+    """Stands in for ``sys.stdout`` while steps run: each write goes to the buffer the current
+    context names, or else to the stream that was ``sys.stdout`` before.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._steps = 0
+        self._stream: Any = None
+        self._stand_in: _StandIn | None = None
+
+    def enter(self) -> None:
+        """A step begins: put the stand-in in place if it is the first."""
+        with self._lock:
+            self._steps += 1
+            if self._steps == 1 and not isinstance(sys.stdout, _StandIn):
+                self._stand_in = _StandIn(sys.stdout)
+                sys.stdout = cast(Any, self._stand_in)
+
+    def leave(self) -> None:
+        """A step ends: the last one puts the stream back (unless someone replaced it since)."""
+        with self._lock:
+            self._steps -= 1
+            if self._steps == 0 and self._stand_in is not None:
+                if sys.stdout is self._stand_in:
+                    sys.stdout = self._stand_in.stream
+                self._stand_in = None
+
+
+class _StandIn:
+    """The object in ``sys.stdout`` while steps run (see :class:`_Router`)."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        sink = _PRINTS.get()
+        if sink is not None:
+            sink(text)
+        elif self.stream is not None:
+            self.stream.write(text)
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        if _PRINTS.get() is None and self.stream is not None:
+            self.stream.flush()
+
+    def __getattr__(self, name: str) -> Any:  # encoding, isatty, fileno...: the stream's own
+        return getattr(self.stream, name)
+
+
+_router = _Router()
