@@ -30,7 +30,7 @@ from pocketflow import AsyncNode, BaseNode, Event, trace
 from pocketflow.graph import Graph, Overlay, build_graph
 
 from .state import SharedDiff, copy_shared, diff_shared, short_repr
-from .tracebacks import user_traceback
+from .tracebacks import is_interruption, reported_by, user_traceback
 from .view import GraphView
 
 __all__ = ["Stepper"]
@@ -53,6 +53,10 @@ class Stepper(widgets.VBox):
     generator) are kept as they are for Reset: the new run gets the very same objects, in the
     state the last run left them (:attr:`by_reference` lists them). Snapshots show them as
     their ``repr``.
+
+    An exception that escapes a node ends the run: :attr:`error`, with :attr:`where` it was
+    raised. An interrupt, an exit or a cancellation (:attr:`interrupted`) ends it the same way;
+    a sync step then raises it again, so that the kernel's interrupt still stops the cell.
 
     Edges wired after the Stepper was made are followed: the graph is rebuilt when the run
     reaches a node it does not know, and on Reset.
@@ -125,7 +129,10 @@ class Stepper(widgets.VBox):
         self.events: list[Event] = []
         self.last: Event | None = None
         self.finished = False
+        #: The exception that ended the run: a failure, or an interruption.
         self.error: BaseException | None = None
+        #: The ``error`` event that reported :attr:`error`: which node it escaped.
+        self.error_event: Event | None = None
         #: The error's traceback as the error box shows it: the user's frames, not the library's.
         self.error_text = ""
         self.result: Any = None
@@ -141,6 +148,17 @@ class Stepper(widgets.VBox):
         else:
             self._steps: Generator[Event, None, Any] = self.flow.steps(self.shared)
         self._render()
+
+    @property
+    def interrupted(self) -> bool:
+        """Whether the run was interrupted (an interrupt, an exit, a cancellation), not failed."""
+        return is_interruption(self.error)
+
+    @property
+    def where(self) -> str | None:
+        """Where :attr:`error` escaped, as ``"flow › node"``; ``None`` when no node reported it."""
+        event = self.error_event
+        return None if event is None else " › ".join((*event.path, event.node.name))
 
     @property
     def queued(self) -> int:
@@ -195,14 +213,17 @@ class Stepper(widgets.VBox):
 
     def step(self) -> None:
         """Advance by one event."""
+        __tracebackhide__ = True
         self._advance(lambda event: True)
 
     def next_node(self) -> None:
         """Advance until the next node starts (or the run ends)."""
+        __tracebackhide__ = True
         self._advance(lambda event: event.kind == "start")
 
     def continue_(self) -> None:
         """Advance to the end of the run, or until a breakpoint's node starts."""
+        __tracebackhide__ = True
         points = self.breakpoints
         self._advance(lambda event: event.kind == "start" and self.graph.find(event.node) in points)
 
@@ -235,6 +256,7 @@ class Stepper(widgets.VBox):
     # -- driving the run ----------------------------------------------------------------
 
     def _advance(self, stop: Stop) -> None:
+        __tracebackhide__ = True
         if not self.is_async:
             if not self.finished:
                 with self._stepping():
@@ -252,6 +274,7 @@ class Stepper(widgets.VBox):
 
     async def _take_clicks(self) -> None:
         """Take the queued clicks one by one, each advancing the run once."""
+        __tracebackhide__ = True
         while self._clicks and not self.finished:
             stop = self._clicks.popleft()
             with self._stepping():
@@ -266,6 +289,7 @@ class Stepper(widgets.VBox):
         """Around one advance, sync or async: capture what the run prints, record how the run
         ended if it did, and show the state after it.
         """
+        __tracebackhide__ = True
         generation = self._generation
         self._stepping_now = True
         try:
@@ -273,14 +297,24 @@ class Stepper(widgets.VBox):
                 yield
         except (StopIteration, StopAsyncIteration):
             self._finish(None)
-        except Exception as exc:
-            if generation != self._generation:
-                raise  # a Reset started another run meanwhile: this one is gone
+        except BaseException as exc:
+            if generation != self._generation or not self._ends_run(exc):
+                raise  # not the run's: a Reset, or the loop cancelling the task that steps
             self._finish(exc)
+            if not self.is_async and is_interruption(exc):
+                raise  # the interrupt still stops the cell (an async step has none to stop)
         finally:
             if generation == self._generation:
                 self._stepping_now = False
                 self._render_now()
+
+    def _ends_run(self, exc: BaseException) -> bool:
+        """Whether ``exc``, out of the run's generator, is the run's own end."""
+        if not isinstance(exc, asyncio.CancelledError):
+            return True
+        # A cancellation inside a node was reported first; else it is this task's own.
+        last = self.last
+        return last is not None and last.kind == "error" and is_interruption(last.value)
 
     @contextlib.contextmanager
     def _capturing(self) -> Iterator[None]:
@@ -316,7 +350,11 @@ class Stepper(widgets.VBox):
     def _finish(self, error: BaseException | None) -> None:
         # The result needs no keeping here: it is the value of the run's last post (see _take).
         self.finished = True
+        event = None if error is None else reported_by(self.events, error)
+        if event is not None and event.value is not error and is_interruption(event.value):
+            error = event.value  # a cancelled task raises a CancelledError of its own
         self.error = error
+        self.error_event = event
         self.error_text = "" if error is None else user_traceback(error)
 
     def _schedule(self, coroutine: Any) -> asyncio.Future[Any]:
@@ -346,8 +384,9 @@ class Stepper(widgets.VBox):
         self.status.value = self._status_html()
         self.diff.value = "" if self.changes is None else self.changes.to_html()
         if self.error is not None:
+            what = "was interrupted" if self.interrupted else "failed"
             self.error_box.value = (
-                "<div class='pf-error'><b>The run failed:</b>"
+                f"<div class='pf-error'><b>The run {what}:</b>"
                 f"<pre>{html.escape(self.error_text)}</pre></div>"
             )
         else:
@@ -375,8 +414,13 @@ class Stepper(widgets.VBox):
         if event.kind == "transition":
             target = event.target.name if event.target is not None else "end of flow"
             parts.append(f"next: <b>{html.escape(target)}</b>")
-        if self.finished:
-            parts.append("<b>failed</b>" if self.error else "<b>finished</b>")
+        if self.error is not None:
+            ended = "<b>interrupted</b>" if self.interrupted else "<b>failed</b>"
+            if self.where is not None:
+                ended += f" in <code>{html.escape(self.where)}</code>"
+            parts.append(ended)
+        elif self.finished:
+            parts.append("<b>finished</b>")
         return f"<div class='pf-status'>{' · '.join(parts)}{self._busy_html()}</div>"
 
     def _busy_html(self) -> str:

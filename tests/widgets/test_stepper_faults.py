@@ -34,6 +34,82 @@ class Fetch(AsyncNode):
         return "notes"
 
 
+# -- interrupts: recorded where they happened ---------------------------------------------------
+
+
+def test_a_keyboard_interrupt_in_a_sync_step_is_recorded_where_it_happened_and_raised() -> None:
+    first, stop = Mark(name="first"), Interrupted(name="stop")
+    first >> stop
+    stepper = Stepper(Flow(start=first, name="main"), {"seen": []})
+    with pytest.raises(KeyboardInterrupt):  # the kernel's interrupt still stops the cell
+        stepper.continue_()
+    assert stepper.finished and stepper.interrupted
+    assert isinstance(stepper.error, KeyboardInterrupt)
+    assert stepper.error_event is not None and stepper.error_event.node is stop
+    assert stepper.where == "main › stop"
+    stepper.step()  # the next click neither raises nor calls the run finished
+    assert stepper.interrupted and isinstance(stepper.error, KeyboardInterrupt)
+
+
+def test_a_failure_is_not_an_interruption() -> None:
+    class Broken(Node):
+        def exec(self, prep_res: Any) -> None:
+            raise ValueError("broken")
+
+    broken = Broken(name="broken")
+    stepper = Stepper(Flow(start=broken, name="main"), {})
+    stepper.continue_()
+    assert stepper.finished and not stepper.interrupted
+    assert stepper.error_event is not None and stepper.error_event.node is broken
+    assert stepper.where == "main › broken"
+
+
+def test_a_cancellation_inside_an_async_node_is_recorded_as_an_interruption() -> None:
+    class Cancelled(AsyncNode):
+        async def exec_async(self, prep_res: Any) -> None:
+            raise asyncio.CancelledError
+
+    node = Cancelled(name="cancelled")
+
+    async def session() -> Stepper:
+        stepper = Stepper(AsyncFlow(start=node, name="main"), {})
+        stepper.continue_()
+        await stepper.wait()
+        return stepper
+
+    stepper = asyncio.run(session())
+    assert stepper.finished and stepper.interrupted
+    assert isinstance(stepper.error, asyncio.CancelledError)
+    assert stepper.error_event is not None and stepper.error_event.node is node
+
+
+def test_a_keyboard_interrupt_in_an_async_step_is_recorded_once_the_loop_goes_on() -> None:
+    class Stop(AsyncNode):
+        async def exec_async(self, prep_res: Any) -> None:
+            raise KeyboardInterrupt
+
+    node = Stop(name="stop")
+    stepper = Stepper(AsyncFlow(start=node, name="main"), {})
+
+    async def click() -> None:
+        stepper.continue_()
+        await stepper.wait()
+
+    loop = asyncio.new_event_loop()
+    try:
+        # asyncio lets an interrupt out of the loop, whoever awaits; a kernel's loop then goes on
+        with pytest.raises(KeyboardInterrupt):
+            loop.run_until_complete(click())
+        loop.run_until_complete(stepper.wait())
+    except KeyboardInterrupt as exc:  # escaping this test, it would stop the whole session
+        pytest.fail(f"the Stepper raised the interrupt a second time: {exc!r}")
+    finally:
+        loop.close()
+    assert stepper.finished and stepper.interrupted
+    assert isinstance(stepper.error, KeyboardInterrupt)
+    assert stepper.error_event is not None and stepper.error_event.node is node
+
+
 # -- re-wiring: the Stepper follows the flow as it is now ---------------------------------------
 
 
