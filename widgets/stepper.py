@@ -5,10 +5,10 @@ pulls the next event and returns. An async flow is an async generator (``flow.as
 schedules the next pull as a task on the running event loop (the kernel's, in Jupyter) and
 returns at once; the run waits between two events without holding the loop.
 
-What a run prints shows in the panel, and nothing else does: ``sys.stdout`` is not redirected.
-While a step runs, a stand-in for it sends each write to the panel of the run that made it (the
-run's context says which: an async run's tasks inherit it) and every other write to the stream
-that was there; once no step runs, ``sys.stdout`` is that stream again.
+What a run prints shows in the panel, and only that: other cells and tasks keep printing where
+they did. While steps run, a stand-in in ``sys.stdout`` sends each write to the panel of the run
+whose context made it (an async run's tasks inherit the context) and every other write to the
+stream that was there; once no step runs, ``sys.stdout`` is that stream again.
 """
 
 from __future__ import annotations
