@@ -121,12 +121,19 @@ class BaseNode:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._slots = _slot_names(cls)
+        if cls._slots and cls.__copy__ is BaseNode.__copy__:  # not a copy of its own
+            cls.__copy__ = BaseNode._copy_with_slots  # type: ignore[method-assign]
 
     def __copy__(self: _N) -> _N:
         """The shallow copy a flow runs: what ``copy.copy`` makes, faster (one per node step)."""
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
-        for name in self._slots:  # storage outside __dict__, in the rare class that has it
+        return clone
+
+    def _copy_with_slots(self: _N) -> _N:
+        """``__copy__`` for a class with ``__slots__``: storage outside ``__dict__`` too."""
+        clone = BaseNode.__copy__(self)
+        for name in self._slots:
             with contextlib.suppress(AttributeError):  # a slot not set on this instance
                 setattr(clone, name, getattr(self, name))
         return clone
