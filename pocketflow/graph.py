@@ -32,35 +32,45 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import re
 import shutil
+import signal
 import subprocess
+import threading
 import unicodedata
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Final, NamedTuple
+from dataclasses import dataclass, field, replace
+from typing import Final, NamedTuple, overload
 
 from .events import Event
 from .flows import AsyncBatchFlow, AsyncFlow, AsyncParallelBatchFlow, BatchFlow, Flow
 from .nodes import AsyncBatchNode, AsyncNode, AsyncParallelBatchNode, BaseNode, BatchNode
 
 __all__ = [
+    "DOT_TIMEOUT",
     "FLOW_KINDS",
     "KIND_NAMES",
+    "MAX_DRAWN_NODES",
+    "MAX_EXTRA_EDGES",
+    "OUTLINE_NODES",
     "EdgeKey",
     "Graph",
     "GraphEdge",
     "GraphNode",
     "Overlay",
+    "Overview",
     "build_graph",
     "kind_of",
     "mimebundle",
+    "overlay_for",
     "render_svg",
     "safe_dom_id",
     "to_dot",
     "to_mermaid",
     "to_text",
+    "what_to_draw",
 ]
 
 #: The library class that each kind stands for, most specific class first.
@@ -394,6 +404,257 @@ class Overlay:
             self.failed = self.current = node
 
 
+# -- what a notebook draws -------------------------------------------------------------------
+
+#: The most nodes a notebook draws in full; a larger graph is drawn as an :class:`Overview`.
+MAX_DRAWN_NODES: Final = 100
+#: The most edges beyond a spanning tree (``edges - nodes + 1``: loops and cross links) drawn in
+#: full. They, more than nodes, make ``dot`` slow and a drawing a tangle: a flow of 100 nodes
+#: with 50 random loops lays out in a fraction of a second, with 200 in seconds or minutes.
+MAX_EXTRA_EDGES: Final = 50
+#: How many nodes an outline shows, the one standing for the rest included.
+OUTLINE_NODES: Final = 30
+#: Sub-flows collapsed into fewer boxes and nodes than this say too little: an outline instead.
+_FEW_NODES: Final = 10
+
+
+class Overview(Graph):
+    """A graph too large to draw readably, made small: sub-flows collapsed into one box each, or
+    an outline of the first nodes with one node standing for the others.
+
+    :func:`what_to_draw` makes it; renderers draw it with a note that says it is an overview and
+    how to see all of it. Lay a run of the full graph over it with :meth:`overlay`.
+    """
+
+    def __init__(
+        self,
+        full: Graph,
+        nodes: Iterable[GraphNode],
+        edges: Iterable[GraphEdge],
+        *,
+        stands_for: dict[str, str],
+        collapsed: dict[str, int],
+        more: str | None,
+        note: str,
+    ) -> None:
+        super().__init__(nodes, edges)
+        #: The graph this overview stands for.
+        self.full = full
+        #: The id of each sub-flow drawn as one box -> how many nodes it holds, at any depth.
+        self.collapsed = collapsed
+        #: The id of the node standing for the nodes left out (``None``: none are).
+        self.more = more
+        #: What the drawing says about itself: that it is an overview, and how to see more.
+        self.note = note
+        self._stands_for = stands_for  # id in the full graph -> the id drawn for it
+        self._keys = {(edge.source, edge.action, edge.target) for edge in self.edges}
+
+    def __repr__(self) -> str:
+        return f"<Overview of {self.full!r}: {len(self.nodes)} nodes drawn>"
+
+    def drawn_id(self, node_id: str) -> str | None:
+        """The id drawn for the node ``node_id`` of the full graph: its own, the collapsed
+        sub-flow holding it, or :attr:`more` (``None`` for an id the full graph lacks).
+        """
+        return self._stands_for.get(node_id)
+
+    def drawn_edge(self, source: str, action: str, target: str | None) -> EdgeKey | None:
+        """The edge drawn for an edge of the full graph, or ``None`` when it is not drawn (inside
+        a collapsed sub-flow, or out of the nodes left out). Edges into the nodes left out are
+        drawn as one edge to :attr:`more` per source.
+        """
+        return _drawn_edge(self._stands_for, self.more, source, action, target)
+
+    def overlay(self, overlay: Overlay) -> Overlay:
+        """``overlay``, a run over the full graph, as this overview shows it: a box takes the
+        state of the nodes it stands for, edges drawn once add up what they stand for.
+        """
+        shown = Overlay()
+        for node_id, visits in overlay.visits.items():
+            drawn = self._stands_for.get(node_id)
+            if drawn is not None:
+                shown.visits[drawn] = max(shown.visits.get(drawn, 0), visits)
+        for (source, action, target), times in overlay.edges.items():
+            key = self.drawn_edge(source, action, target)
+            if key is not None and (key in self._keys or key[2] is None):
+                shown.edges[key] = shown.edges.get(key, 0) + times
+        shown.current = None if overlay.current is None else self.drawn_id(overlay.current)
+        shown.failed = None if overlay.failed is None else self.drawn_id(overlay.failed)
+        shown.items = {
+            node_id: progress
+            for node_id, progress in overlay.items.items()
+            if self._stands_for.get(node_id) == node_id
+        }
+        return shown
+
+
+def what_to_draw(flow_or_graph: BaseNode | Graph) -> Graph:
+    """What a notebook draws for a flow: its graph, or an :class:`Overview` when the graph has
+    more than :data:`MAX_DRAWN_NODES` nodes or :data:`MAX_EXTRA_EDGES` edges beyond a tree.
+
+    Decided from those counts alone, so a stored notebook shows the same picture whatever the
+    machine and its load, and without laying anything out. The overview collapses the deepest
+    sub-flows that leave a graph within the limits; when that leaves fewer than ten nodes, or no
+    depth does, it is an outline of the first :data:`OUTLINE_NODES` nodes instead.
+    """
+    graph = flow_or_graph if isinstance(flow_or_graph, Graph) else build_graph(flow_or_graph)
+    if isinstance(graph, Overview) or _fits(graph):
+        return graph
+    chains = {node.id: _ancestors(graph, node) for node in graph.nodes}
+    depths = sorted({len(chains[node.id]) for node in graph.nodes if node.is_flow}, reverse=True)
+    for depth in (depth for depth in depths if depth > 0):
+        shown = {node_id for node_id, chain in chains.items() if len(chain) <= depth}
+        collapsed = {
+            node.id for node in graph.nodes if node.is_flow and len(chains[node.id]) == depth
+        }
+        where = "sub-flows" if depth == 1 else f"sub-flows at depth {depth}"
+        note = (
+            f"{_overview_of(graph)}: {where} are drawn as one box each, with the number of "
+            f"nodes they hold. {_SEE_ALL}"
+        )
+        overview = _cut(graph, chains, shown, collapsed, note)
+        if _fits(overview) and len(overview.nodes) >= _FEW_NODES:
+            return overview
+    return _outline(graph, chains)
+
+
+_SEE_ALL: Final = "All of it: print(to_text(flow)), or to_dot(flow) for Graphviz."
+
+
+def _overview_of(graph: Graph) -> str:
+    return f"Overview of {len(graph.nodes):,} nodes and {len(graph.edges):,} edges"
+
+
+def _fits(graph: Graph, most_nodes: int = MAX_DRAWN_NODES) -> bool:
+    """Whether ``graph`` is small and sparse enough to lay out readably (and fast)."""
+    nodes = len(graph.nodes)
+    return nodes <= most_nodes and len(graph.edges) - nodes + 1 <= MAX_EXTRA_EDGES
+
+
+def _ancestors(graph: Graph, node: GraphNode) -> list[str]:
+    """The flows holding ``node``, innermost first (a parent missing or met twice ends it)."""
+    chain: list[str] = []
+    parent = node.parent
+    while parent is not None and parent in graph and parent not in chain and parent != node.id:
+        chain.append(parent)
+        parent = graph[parent].parent
+    return chain
+
+
+def _outline(graph: Graph, chains: dict[str, list[str]]) -> Overview:
+    """The first nodes in walk order, as many as fit, and one node for the others.
+
+    A flow whose start node is not among them is drawn as one box (see :func:`_cut`). The count
+    is found by bisection: each try cuts the whole graph once.
+    """
+
+    def first(count: int) -> Overview:
+        shown = {node.id for node in graph.nodes[:count]}
+        collapsed = {
+            node.id
+            for node in graph.nodes[:count]
+            if node.is_flow and node.start is not None and node.start not in shown
+        }
+        note = (
+            f"Overview: the first {count} of {len(graph.nodes):,} nodes "
+            f"({len(graph.edges):,} edges), too many to draw readably. {_SEE_ALL}"
+        )
+        return _cut(graph, chains, shown, collapsed, note)
+
+    fitting, low, high = first(1), 2, min(len(graph.nodes), OUTLINE_NODES) - 1
+    while low <= high:
+        middle = (low + high) // 2
+        outline = first(middle)
+        if _fits(outline, OUTLINE_NODES):
+            fitting, low = outline, middle + 1
+        else:
+            high = middle - 1
+    return fitting
+
+
+def _cut(
+    graph: Graph,
+    chains: dict[str, list[str]],
+    shown: set[str],
+    collapsed: set[str],
+    note: str,
+) -> Overview:
+    """The overview drawing the nodes ``shown``, with the flows ``collapsed`` as one box each
+    (standing for every node inside them) and one node for all the others.
+    """
+    more = _unique("more__nodes", {node.id for node in graph.nodes}, "_")
+    stands_for: dict[str, str] = {}
+    for node in graph.nodes:
+        holder = next((flow for flow in reversed(chains[node.id]) if flow in collapsed), None)
+        if holder is None:
+            holder = node.id if node.id in shown else more
+        stands_for[node.id] = holder
+    held = Counter(stands_for.values())
+    nodes: dict[str, GraphNode] = {}
+    for node in graph.nodes:
+        if stands_for[node.id] != node.id:
+            continue
+        if node.id in collapsed:  # a box: drawn as a node, its kind kept by the full graph
+            nodes[node.id] = replace(node, kind="node", start=None)
+        elif node.start is not None:
+            nodes[node.id] = replace(node, start=stands_for.get(node.start))
+        else:
+            nodes[node.id] = node
+    if held[more]:
+        label = f"… {held[more]:,} more nodes"
+        parent = graph.root.id if graph.root.is_flow else None
+        stand_in = BaseNode(name=label)
+        nodes[more] = GraphNode(more, label, label, "node", stand_in, parent, False, False)
+        stands_for[more] = more
+    edges: dict[EdgeKey, GraphEdge] = {}
+    for edge in graph.edges:
+        key = _drawn_edge(stands_for, more, edge.source, edge.action, edge.target)
+        if key is not None and key not in edges:
+            source, action, target = key
+            edges[key] = GraphEdge(source, target, action, nodes[source].parent, edge.dom_id)
+    return Overview(
+        graph,
+        nodes.values(),
+        edges.values(),
+        stands_for=stands_for,
+        collapsed={flow: held[flow] - 1 for flow in collapsed},
+        more=more if held[more] else None,
+        note=note,
+    )
+
+
+def _drawn_edge(
+    stands_for: dict[str, str], more: str | None, source: str, action: str, target: str | None
+) -> EdgeKey | None:
+    """See :meth:`Overview.drawn_edge`."""
+    drawn_source = stands_for.get(source)
+    if drawn_source is None or drawn_source == more:
+        return None
+    if target is None:  # where a flow ends: drawn for the nodes drawn as themselves
+        return (source, action, None) if drawn_source == source else None
+    drawn_target = stands_for.get(target)
+    if drawn_target is None:
+        return None
+    if drawn_target == more:
+        return (drawn_source, "default", drawn_target)
+    if drawn_source == drawn_target and (source, target) != (drawn_source, drawn_target):
+        return None  # inside one collapsed sub-flow
+    return (drawn_source, action, drawn_target)
+
+
+@overload
+def overlay_for(drawn: Graph, overlay: Overlay) -> Overlay: ...
+@overload
+def overlay_for(drawn: Graph, overlay: None) -> None: ...
+def overlay_for(drawn: Graph, overlay: Overlay | None) -> Overlay | None:
+    """``overlay`` (a run over a full graph) as drawn on ``drawn``, what :func:`what_to_draw`
+    chose: as it is on the graph itself, mapped onto an :class:`Overview`.
+    """
+    if isinstance(drawn, Overview) and overlay is not None:
+        return drawn.overlay(overlay)
+    return overlay
+
+
 # -- what every renderer draws ---------------------------------------------------------------
 
 
@@ -441,6 +702,8 @@ _FAILED: Final = _Look("#fee2e2", "#dc2626", "#7f1d1d", 3.0)
 _CURRENT: Final = "#2563eb"
 _EDGE: Final = _Look("none", "#64748b", "#334155")
 _MARKER: Final = _Look("#334155", "#334155", "#334155")
+#: The node of an outline standing for the nodes left out.
+_MORE: Final = _Look("#f8fafc", "#94a3b8", "#475569")
 
 
 @dataclass
@@ -453,6 +716,8 @@ class _Scene:
 
     graph: Graph
     overlay: Overlay | None
+    #: The graph when it is an overview (``None`` for a full graph).
+    overview: Overview | None = None
     #: Node id -> drawn label (batch progress included).
     labels: dict[str, str] = field(default_factory=dict)
     #: Node id -> "plain" (no overlay), "unvisited", "visited", "current" or "failed".
@@ -478,9 +743,33 @@ class _Scene:
     def cluster_label(self, node: GraphNode) -> str:
         return f"{self.labels[node.id]} ({KIND_NAMES[node.kind]})"
 
+    def kind(self, node: GraphNode) -> str:
+        """What ``node`` is drawn as: its kind; a plain node for a kind this module does not know
+        (a graph from a file can claim any); in an overview, "collapsed" for a sub-flow drawn as
+        one box and "more" for the node standing for the nodes left out.
+        """
+        if self.overview is not None:
+            if node.id == self.overview.more:
+                return "more"
+            if node.id in self.overview.collapsed:
+                return "collapsed"
+        return node.kind if node.kind in KIND_NAMES else "node"
+
+    def kind_name(self, node: GraphNode) -> str:
+        """The kind as a reader sees it: the library class, and what a box of an overview holds."""
+        if self.overview is not None and node.id in self.overview.collapsed:
+            kind = self.overview.full[node.id].kind
+            held = self.overview.collapsed[node.id]
+            return f"{KIND_NAMES.get(kind, kind)}: {held:,} node{'s' * (held != 1)}"
+        return KIND_NAMES.get(node.kind, node.kind)
+
     def look(self, node: GraphNode) -> _Look:
         """How ``node`` is coloured in its state."""
-        look = _KIND_LOOKS[_drawn_kind(node)]
+        kind = self.kind(node)
+        if kind == "collapsed" and self.overview is not None:
+            look = _KIND_LOOKS.get(self.overview.full[node.id].kind, _KIND_LOOKS["flow"])
+        else:
+            look = _MORE if kind == "more" else _KIND_LOOKS[kind]
         state = self.states[node.id]
         if state == "unvisited":
             return _DIM._replace(fill=look.fill) if node.is_flow else _DIM
@@ -518,7 +807,7 @@ class _Scene:
 
 def _scene(flow_or_graph: BaseNode | Graph, overlay: Overlay | None) -> _Scene:
     graph = flow_or_graph if isinstance(flow_or_graph, Graph) else build_graph(flow_or_graph)
-    scene = _Scene(graph, overlay)
+    scene = _Scene(graph, overlay, graph if isinstance(graph, Overview) else None)
     taken: Counter[EdgeKey] = Counter(overlay.edges if overlay else {})
     exits: Counter[str] = Counter()  # node id -> times a flow ended after it
     entered: Counter[str] = Counter()  # node id -> times reached by an edge
@@ -533,6 +822,8 @@ def _scene(flow_or_graph: BaseNode | Graph, overlay: Overlay | None) -> _Scene:
 
     for node in graph.nodes:
         scene.labels[node.id] = _label(node, overlay)
+        if scene.kind(node) == "collapsed":
+            scene.labels[node.id] += f" ({scene.kind_name(node)})"
         scene.states[node.id] = _state(node.id, overlay)
         if node.is_flow and node.start is None:
             scene.add_marker(f"{node.id}__empty", "empty", node.id)
@@ -564,13 +855,6 @@ def _scene(flow_or_graph: BaseNode | Graph, overlay: Overlay | None) -> _Scene:
             link = _Link(node.id, marker, "", node.parent, times, "exit", dom_id)
             scene.links.append(link)
     return scene
-
-
-def _drawn_kind(node: GraphNode) -> str:
-    """The kind ``node`` is drawn as: its own, or a plain node's for a kind this module does not
-    know (a graph from a file can claim any).
-    """
-    return node.kind if node.kind in KIND_NAMES else "node"
 
 
 def _label(node: GraphNode, overlay: Overlay | None) -> str:
@@ -627,6 +911,8 @@ _DOT_SHAPES: Final[dict[str, tuple[str, str]]] = {  # kind -> (shape, style)
     "async": ("box", "rounded,filled,dashed"),
     "async_batch": ("box3d", "filled,dashed"),
     "parallel": ("component", "filled,dashed"),
+    "collapsed": ("folder", "filled"),
+    "more": ("note", "filled,dashed"),
 }
 #: Flows that run their graph once per run; the others (batch flows) get a dashed outline.
 _ONCE_FLOWS: Final = frozenset({"flow", "async_flow"})
@@ -665,6 +951,8 @@ def to_dot(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) -> s
     scene = _scene(flow_or_graph, overlay)
     graph = scene.graph
     lines = [f"digraph {_dot_str(graph.root.label)} {{", _DOT_HEADER]
+    if scene.overview is not None:
+        lines.append(f'  label={_dot_str(scene.overview.note)}; labelloc="t";')
     for depth, what, ident in scene.outline(links_inside=False):
         indent = "  " * (depth + 1)
         if what == "open":
@@ -678,7 +966,7 @@ def to_dot(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) -> s
             lines.append(f"{indent}}}")
         elif what == "node":
             node = graph[ident]
-            shape, style = _DOT_SHAPES[_drawn_kind(node)]
+            shape, style = _DOT_SHAPES[scene.kind(node)]
             attrs = f'id={_dot_str(node.dom_id)}, shape={shape}, style="{style}", '
             attrs += _dot_colours(scene.look(node))
             lines.append(
@@ -767,6 +1055,8 @@ _MERMAID_SHAPES: Final[dict[str, tuple[str, str]]] = {
     "start": ("((", "))"),
     "end": ("(((", ")))"),
     "empty": ("[", "]"),
+    "collapsed": ("[(", ")]"),
+    "more": (">", "]"),
 }
 _MERMAID_ESCAPES: Final = {
     "#": "#35;",
@@ -811,6 +1101,9 @@ def to_mermaid(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) 
     graph = scene.graph
     lines = ["flowchart TD"]
     classes: dict[str, list[str]] = {}  # class name -> its members, in order
+    if scene.overview is not None:  # a node of its own: flowcharts have no title
+        lines.append(f"  {_MERMAID_NOTE}[{_mermaid_str(scene.overview.note)}]")
+        classes["note"] = [_MERMAID_NOTE]
     styles: list[str] = []
     link_styles: dict[_Look, list[str]] = {}
     for depth, what, ident in scene.outline(links_inside=False):
@@ -834,7 +1127,7 @@ def to_mermaid(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) 
                 link_styles.setdefault(look, []).append(ident)
         elif what == "node":
             node = graph[ident]
-            kind = _drawn_kind(node)
+            kind = scene.kind(node)
             opening, closing = _MERMAID_SHAPES[kind]
             lines.append(f"{indent}{name}{opening}{_mermaid_str(scene.labels[ident])}{closing}")
             classes.setdefault(f"k_{kind}", []).append(name)
@@ -866,9 +1159,14 @@ _MERMAID_CLASSES: Final[dict[str, str]] = {
     "s_unvisited": _mermaid_style(_DIM),
     "s_current": f"stroke:{_CURRENT},stroke-width:3px",
     "s_failed": _mermaid_style(_FAILED),
+    "k_collapsed": _mermaid_style(_KIND_LOOKS["flow"]),
+    "k_more": _mermaid_style(_MORE),
     "marker": _mermaid_style(_MARKER),
     "empty": f"fill:none,stroke:none,color:{_DIM.text}",
+    "note": f"fill:none,stroke:none,color:{_MORE.text}",
 }
+#: The id of an overview's note (node ids never hold ``__``; marker ids end with a role).
+_MERMAID_NOTE: Final = "pf__note"
 
 
 # -- plain text ------------------------------------------------------------------------------
@@ -896,7 +1194,10 @@ def to_text(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) -> 
 
 
 def _text_node(scene: _Scene, node: GraphNode) -> str:
-    text = f"{scene.name(node.id)} ({KIND_NAMES.get(node.kind, node.kind)})"
+    kind = scene.kind(node)
+    text = scene.name(node.id)
+    if kind not in ("collapsed", "more"):  # their labels say what they are
+        text += f" ({scene.kind_name(node)})"
     if scene.overlay is None:
         return text
     visits = scene.overlay.visits.get(node.id, 0)
@@ -913,40 +1214,94 @@ def _text_node(scene: _Scene, node: GraphNode) -> str:
 def mimebundle(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) -> dict[str, str]:
     """What a notebook shows for a flow: SVG (when Graphviz's ``dot`` runs) or else Mermaid,
     and always the plain-text outline. ``Flow._repr_mimebundle_`` returns this.
+
+    The picture is of :func:`what_to_draw` (an overview for a large graph); the text has it all.
     """
     graph = flow_or_graph if isinstance(flow_or_graph, Graph) else build_graph(flow_or_graph)
+    drawn = what_to_draw(graph)
+    shown = overlay_for(drawn, overlay)
     bundle: dict[str, str] = {}
-    svg = render_svg(to_dot(graph, overlay))
+    svg = render_svg(to_dot(drawn, shown))
     if svg is not None:
         bundle["image/svg+xml"] = svg
     else:
-        bundle["text/vnd.mermaid"] = to_mermaid(graph, overlay)
+        bundle["text/vnd.mermaid"] = to_mermaid(drawn, shown)
     bundle["text/plain"] = to_text(graph, overlay)
     return bundle
 
 
+#: Seconds ``dot`` may take to lay a graph out before the picture falls back on Mermaid: a
+#: safety net (what :func:`what_to_draw` keeps lays out in well under a second).
+DOT_TIMEOUT: Final = 5.0
+
+
 def render_svg(dot_text: str) -> str | None:
     """SVG for the DOT text ``dot_text`` from Graphviz's ``dot``; ``None`` when ``dot`` is not
-    on PATH or fails. The same text is rendered once: later calls reuse the result.
+    on PATH, fails or takes more than :data:`DOT_TIMEOUT` seconds.
+
+    A rendering is remembered, so re-displaying the same graph runs no process; a failure is
+    not, so the next display tries again.
     """
     dot = shutil.which("dot")
-    return None if dot is None else _render_svg(dot_text, dot)
+    if dot is None:
+        return None
+    key = (dot_text, dot)
+    with _SVG_LOCK:
+        svg = _SVGS.get(key)
+        if svg is not None:
+            _SVGS.move_to_end(key)
+            return svg
+    svg = _run_dot(dot, dot_text)
+    if svg is not None:
+        with _SVG_LOCK:
+            _SVGS[key] = svg
+            while len(_SVGS) > _SVGS_KEPT:
+                _SVGS.popitem(last=False)
+    return svg
 
 
+#: Renderings by (DOT text, ``dot`` binary), least recently used first.
+_SVGS: Final[OrderedDict[tuple[str, str], str]] = OrderedDict()
+_SVGS_KEPT: Final = 128
+_SVG_LOCK: Final = threading.Lock()
 _VERSION_COMMENT: Final = re.compile(r"<!-- Generated by graphviz.*?-->\n?", re.DOTALL)
 
 
-@functools.lru_cache(maxsize=128)
-def _render_svg(dot_text: str, dot: str) -> str | None:
-    """SVG for ``dot_text`` from the ``dot`` binary, without its version comment; ``None`` on
-    failure. Cached: re-displaying the same graph runs no process.
+def _run_dot(dot: str, dot_text: str) -> str | None:
+    """SVG for ``dot_text`` from the ``dot`` binary, without its version comment; ``None`` when
+    it fails or runs out of time.
+
+    The ``graphviz`` package's ``pipe`` has no timeout, hence a process of our own. It runs in a
+    session of its own, so that on timeout a wrapper script is killed with its children (which
+    would otherwise hold the pipes open).
     """
     try:
-        result = subprocess.run(
-            [dot, "-Tsvg"], input=dot_text.encode("utf-8"), capture_output=True, timeout=60
+        process = subprocess.Popen(
+            [dot, "-Tsvg"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
-    except (OSError, subprocess.SubprocessError):
+    except OSError:
         return None
-    if result.returncode != 0:
+    with process:
+        try:
+            output, _ = process.communicate(
+                dot_text.encode("utf-8", "replace"), timeout=DOT_TIMEOUT
+            )
+        except subprocess.TimeoutExpired:
+            _kill(process)
+            return None
+    if process.returncode != 0:
         return None
-    return _VERSION_COMMENT.sub("", result.stdout.decode("utf-8"), count=1)
+    return _VERSION_COMMENT.sub("", output.decode("utf-8", "replace"), count=1)
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    """Kill ``process`` and its session (just the process where sessions do not exist)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (AttributeError, OSError):  # no killpg (Windows), or the group is gone
+        process.kill()
+    process.communicate()

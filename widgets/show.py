@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pocketflow import BaseNode
-from pocketflow.graph import Graph, Overlay, build_graph, mimebundle
+from pocketflow.graph import Graph, Overlay, build_graph, mimebundle, to_text
 from pocketflow.trace import Trace
 
 __all__ = ["GraphPicture", "show"]
@@ -22,7 +22,8 @@ class GraphPicture:
         return mimebundle(self.graph, self.overlay)
 
     def __repr__(self) -> str:
-        return mimebundle(self.graph, self.overlay)["text/plain"].rstrip("\n")
+        # the text form alone: no layout by Graphviz for a repr
+        return to_text(self.graph, self.overlay).rstrip("\n")
 
 
 def show(flow: BaseNode | None = None, trace: Trace | None = None) -> GraphPicture:

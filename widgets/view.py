@@ -1,8 +1,10 @@
 """The graph as a widget that a run can recolour many times a second.
 
-Graphviz lays the graph out once. Each update then only restyles that SVG: a ``<style>`` block
-with one rule per visited, current or failed node and per edge taken, and edge labels with their
-counts. Without ``dot``, the view falls back on Mermaid, redrawn by JupyterLab on each update.
+Graphviz lays the graph out once (an overview of it when it is large: the same picture as the
+flow's own display). Each update then only restyles that SVG: a ``<style>`` block with one rule
+per visited, current or failed node and per edge taken, and edge labels with their counts.
+Without ``dot``, the view falls back on Mermaid, redrawn by JupyterLab on each update. Every id in
+the CSS is a :func:`~pocketflow.graph.safe_dom_id`, so no graph, however made, can break out of it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,16 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from pocketflow.graph import Graph, Overlay, render_svg, safe_dom_id, to_dot, to_mermaid
+from pocketflow.graph import (
+    Graph,
+    Overlay,
+    overlay_for,
+    render_svg,
+    safe_dom_id,
+    to_dot,
+    to_mermaid,
+    what_to_draw,
+)
 
 __all__ = ["GraphView"]
 
@@ -52,8 +63,11 @@ class GraphView:
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
+        #: What is drawn: the graph, or an overview of it when it is large (the same picture as
+        #: the flow's own display, see :func:`pocketflow.graph.what_to_draw`).
+        self.drawn = what_to_draw(graph)
         self.scope = f"pf-view-{next(_views)}"
-        svg = render_svg(to_dot(graph))
+        svg = render_svg(to_dot(self.drawn))
         self.widget: widgets.Widget
         if svg is not None:
             self._parts = _split_svg(svg[svg.find("<svg") :])
@@ -74,14 +88,16 @@ class GraphView:
             self.widget.value = self.render_html(overlay)
         else:
             # Set as state, not printed inside the widget: the same with or without a kernel.
-            data = {"text/vnd.mermaid": to_mermaid(self.graph, overlay)}
+            data = {"text/vnd.mermaid": to_mermaid(self.drawn, overlay_for(self.drawn, overlay))}
             self.widget.outputs = ({"output_type": "display_data", "data": data, "metadata": {}},)
 
     def render_html(self, overlay: Overlay) -> str:
-        """The SVG with ``overlay`` as CSS rules and counted edge labels."""
+        """The SVG with ``overlay`` (a run over :attr:`graph`) as CSS rules and counted edge
+        labels."""
+        overlay = overlay_for(self.drawn, overlay)
         rules = []
         visited = overlay.visits
-        for node in self.graph.nodes:
+        for node in self.drawn.nodes:
             dom_id = node.dom_id
             if node.id == overlay.failed:
                 state = "failed"
@@ -100,7 +116,7 @@ class GraphView:
                 rules.append(f"{scoped} > polygon {{ {FRAME_CSS[state]} }}")
             else:
                 rules.append(f"{scoped} :is(polygon, ellipse, path) {{ {STATE_CSS[state]} }}")
-        counts = _edge_counts(self.graph, overlay)
+        counts = _edge_counts(self.drawn, overlay)
         for dom_id in counts:
             rules.append(f"#{self.scope} #{dom_id} path {{ {STATE_CSS['edge']} }}")
         pieces = []

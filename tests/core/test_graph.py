@@ -567,8 +567,11 @@ def test_dot_quotes_every_name(dot_path: str) -> None:
 _ID = r"[a-z][a-z0-9_]*"
 _LABEL = r'"[^"]*"'
 _SHAPES = {"[": "]", "[[": "]]", "([": "])", "{{": "}}", "[/": "/]", "((": "))", "(((": ")))"}
+_SHAPES |= {"[(": ")]", ">": "]"}  # in overviews: a collapsed sub-flow, the nodes left out
 _MERMAID_LINES = {
-    "node": re.compile(rf"(?P<id>{_ID})(?P<open>[\[({{/]+)(?P<label>{_LABEL})(?P<close>[\])}}/]+)"),
+    "node": re.compile(
+        rf"(?P<id>{_ID})(?P<open>[\[({{/>]+)(?P<label>{_LABEL})(?P<close>[\])}}/]+)"
+    ),
     "subgraph": re.compile(rf"subgraph (?P<id>{_ID})\[(?P<label>{_LABEL})\]"),
     "end": re.compile(r"end"),
     "edge": re.compile(
@@ -973,13 +976,13 @@ def overlays() -> Iterator[tuple[Graph, Overlay]]:
 
 def test_mimebundle_with_graphviz(dot_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     runs = []
-    real_run = subprocess.run
+    real_run = pocketflow.graph._run_dot
 
     def counting_run(*args: Any, **kwargs: Any) -> Any:
         runs.append(args)
         return real_run(*args, **kwargs)
 
-    monkeypatch.setattr(pocketflow.graph.subprocess, "run", counting_run)
+    monkeypatch.setattr(pocketflow.graph, "_run_dot", counting_run)
     flow = Flow(start=Node(name="cached_once"), name="mimebundle_test")
     bundle = mimebundle(flow)
     assert set(bundle) == {"image/svg+xml", "text/plain"}
