@@ -5,7 +5,9 @@ flows as clusters inside clusters, every edge with its action, the start of each
 places where a flow ends. Three renderers draw that model as text, with no dependencies:
 :func:`to_dot` (Graphviz), :func:`to_mermaid` and :func:`to_text` (a terminal outline).
 An :class:`Overlay` lays a run over the drawing: the nodes visited, how often each edge was
-taken, the current node, the node that failed and the progress of batches.
+taken, the current node, the node that failed and the progress of batches. A notebook draws
+:func:`what_to_draw`: the graph, or an :class:`Overview` of one too large to draw readably.
+Every id the renderers write is made safe first, so a graph from a file cannot inject markup.
 
 >>> from pocketflow import Flow, Node
 >>> decide, search, answer = Node(name="decide"), Node(name="search"), Node(name="answer")
