@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple
 if TYPE_CHECKING:
     from .nodes import BaseNode
 
-__all__ = ["KINDS", "Event", "Observer", "make_event", "observe"]
+__all__ = ["KINDS", "Event", "Observer", "Scope", "make_event", "new_scope", "observe"]
 
 START: Final = "start"
 PREP: Final = "prep"
@@ -72,6 +72,11 @@ class Event(NamedTuple):
     attempt: int | None = None
     #: Where a ``transition`` leads (``None``: the flow ends).
     target: BaseNode | None = None
+    #: The run this event belongs to: the run of :attr:`node` for its phases, the flow's run for
+    #: a ``transition`` it takes or an ``item`` it finishes (see :class:`Scope`).
+    scope: Scope | None = None
+    #: When it happened: ``time.perf_counter_ns()``, a monotonic clock (``0`` when unknown).
+    time: int = 0
 
     @property
     def node_name(self) -> str:
@@ -90,8 +95,33 @@ class Event(NamedTuple):
         return f"<Event #{self.step} {self.kind} {where} value={self.value!r}{extra}>"
 
 
-# Runs build events as plain tuples of the fields, in order, and make Event objects only for
-# those who want them (see observe): a tuple costs a fraction of an object.
+class Scope(NamedTuple):
+    """The identity of one run of a node inside a top-level run, and of what encloses it.
+
+    Every node a flow runs gets a scope of its own, and so does each run of a batch flow's graph
+    (one per param set, with :attr:`item` set). :attr:`parent` leads outwards to the root, whose
+    parent is ``None``; :attr:`run` is the same object for every scope of one top-level run. A
+    consumer groups events by scope instead of reconstructing the nesting from their order.
+    """
+
+    #: The top-level run: the same object for all its events, never for another run's.
+    run: Run
+    #: Unique within :attr:`run`, increasing in the order the scopes start.
+    id: int
+    #: The scope of the flow run (or batch item run) that runs this one; ``None`` at the top.
+    parent: Scope | None
+    #: The wired node this is a run of (for a batch item run: the batch flow).
+    node: BaseNode
+    #: For the run of one batch flow item: its index (from 0).
+    item: int | None = None
+
+    def __repr__(self) -> str:
+        item = f" item {self.item}" if self.item is not None else ""
+        return f"<Scope #{self.id} {self.node.name}{item}>"
+
+
+# Runs build events as plain tuples of the fields, in order, and turn them into Event objects
+# with tuple.__new__, which skips the keyword handling of a NamedTuple's constructor.
 _make_event = tuple.__new__
 
 
@@ -100,14 +130,16 @@ def make_event(fields: tuple[Any, ...]) -> Event:
     return _make_event(Event, fields)
 
 
+def new_scope(run: Run, parent: Scope | None, node: BaseNode, item: int | None = None) -> Scope:
+    """A fresh :class:`Scope` in ``run``."""
+    return _make_event(Scope, (run, run.scope_ids(), parent, node, item))
+
+
 #: Something that wants every event of a run.
 Observer = Callable[[Event], object]
 
 _OBSERVERS: contextvars.ContextVar[tuple[Observer, ...]] = contextvars.ContextVar(
     "pocketflow_observers", default=()
-)
-_RAW_SINKS: contextvars.ContextVar[tuple[Callable[[tuple[Any, ...]], object], ...]] = (
-    contextvars.ContextVar("pocketflow_raw_sinks", default=())
 )
 
 
@@ -124,44 +156,39 @@ def observe(*observers: Observer) -> Iterator[None]:
 
     Blocks nest, and the observers of enclosing blocks keep listening. Async runs and the tasks
     they start see the observers too. An exception raised by an observer propagates into the run.
-
-    An observer that records many events can skip the cost of an :class:`Event` object per event:
-    if it has a ``raw_sink`` attribute, that callable receives each event as the plain tuple of
-    its fields instead (:func:`make_event` turns one into an :class:`Event`). The trace recorder
-    does this, so its sink can be a ``list.append``.
+    Every observer gets the same :class:`Event` objects, in the order they happen; a run started
+    by a node inside another run has scopes of its own (``event.scope.run``).
     """
-    cooked = tuple(o for o in observers if getattr(o, "raw_sink", None) is None)
-    raw = tuple(o.raw_sink for o in observers if getattr(o, "raw_sink", None) is not None)  # type: ignore[attr-defined]
-    token = _OBSERVERS.set((*_OBSERVERS.get(), *cooked))
-    raw_token = _RAW_SINKS.set((*_RAW_SINKS.get(), *raw))
+    token = _OBSERVERS.set((*_OBSERVERS.get(), *observers))
     try:
         yield
     finally:
-        _RAW_SINKS.reset(raw_token)
         _OBSERVERS.reset(token)
 
 
 class Run:
     """The state of one top-level run: who listens, and the step counter."""
 
-    __slots__ = ("count", "emit", "error", "observers", "raw_sinks", "sink")
+    __slots__ = ("count", "emit", "error", "observers", "scope_ids", "sink")
 
     def __init__(self, stepping: bool = False) -> None:
         self.observers = _OBSERVERS.get()
-        self.raw_sinks = _RAW_SINKS.get()
         #: Whether the run makes events at all (nobody listening: it does not).
-        self.emit = stepping or bool(self.observers) or bool(self.raw_sinks)
+        self.emit = stepping or bool(self.observers)
         #: The next step number.
         self.count = itertools.count(1).__next__
+        #: The next scope id.
+        self.scope_ids = itertools.count(1).__next__
         #: Where a stepping consumer waits for events (async runs only).
         self.sink: Callable[[Event], Any] | None = None
         #: The exception already reported by an ``error`` event.
         self.error: BaseException | None = None
 
+    def __repr__(self) -> str:
+        return f"<Run at {id(self):#x}>"
+
     def publish(self, fields: tuple[Any, ...]) -> Event:
         """Hand one event, built as a tuple of its fields, to everyone listening."""
-        for raw_sink in self.raw_sinks:
-            raw_sink(fields)
         event = _make_event(Event, fields)
         for observer in self.observers:
             observer(event)

@@ -9,11 +9,12 @@ and async flows reuse it and differ only in how many times, and how concurrently
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from time import perf_counter_ns as now
 from typing import Any
 
 from . import runners
 from .errors import StepLimitError, describe, label, warn
-from .events import ITEM, TRANSITION, Run
+from .events import ITEM, TRANSITION, Run, Scope, new_scope
 from .nodes import AsyncNode, BaseNode, check_concurrency
 from .runners import Steps, awaited, awaits
 
@@ -112,7 +113,13 @@ class Flow(BaseNode):
 
     @awaits
     def _exec_steps(
-        self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
+        self,
+        shared: Any,
+        prep_res: Any,
+        run: Run,
+        origin: BaseNode,
+        path: tuple[str, ...],
+        scope: Scope | None,
     ) -> Steps:
         """The orchestration: run the graph once from the start node, with a copy of the
         flow's params. ``origin`` is the wired flow (``self`` may be its per-run copy).
@@ -136,10 +143,11 @@ class Flow(BaseNode):
                 node._budgets = budgets  # the copy of a sub-flow counts against ours too
             if node._is_async and not self._is_async:
                 raise RuntimeError(_needs_async_flow(self, current))
-            action = yield from node._steps(shared, run, current, path)
+            action = yield from node._steps(shared, run, current, path, scope)
             nxt = self.get_next_node(node, action)
             if emit:
-                yield (count(), TRANSITION, current, path, action, params, None, None, None, nxt)
+                yield (count(), TRANSITION, current, path, action, params,
+                       None, None, None, nxt, scope, now())
             current = nxt
         return action
 
@@ -151,16 +159,20 @@ class Flow(BaseNode):
         run: Run,
         origin: BaseNode,
         path: tuple[str, ...],
+        scope: Scope | None,
         index: int,
         total: int,
     ) -> Steps:
-        """One run of a batch flow's graph, for the ``index``-th param set."""
+        """One run of a batch flow's graph, for the ``index``-th param set; it has a scope of its
+        own (inside the batch flow's ``scope``), which its ``item`` event closes.
+        """
         __tracebackhide__ = True
         batch_run = self.__copy__()
         batch_run.params = {**self.params, **params}
-        yield from Flow._exec_steps(batch_run, shared, None, run, origin, path)
+        item_scope = new_scope(run, scope, origin, index) if run.emit else None
+        yield from Flow._exec_steps(batch_run, shared, None, run, origin, path, item_scope)
         if run.emit:
-            detail = (index, total, None, None)
+            detail = (index, total, None, None, item_scope, now())
             yield (run.count(), ITEM, origin, path, None, dict(params), *detail)
 
 
@@ -173,14 +185,20 @@ class BatchFlow(Flow):
 
     @awaits
     def _exec_steps(
-        self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
+        self,
+        shared: Any,
+        prep_res: Any,
+        run: Run,
+        origin: BaseNode,
+        path: tuple[str, ...],
+        scope: Scope | None,
     ) -> Steps:
         __tracebackhide__ = True
         self._start_node()  # a batch flow without one fails even when it has nothing to run
         param_sets = _param_sets(self, prep_res)
         total = len(param_sets)
         for index, params in enumerate(param_sets):
-            yield from self._batch_steps(shared, params, run, origin, path, index, total)
+            yield from self._batch_steps(shared, params, run, origin, path, scope, index, total)
         return None
 
 
@@ -219,14 +237,20 @@ class AsyncParallelBatchFlow(AsyncFlow, BatchFlow):
 
     @awaits
     def _exec_steps(
-        self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
+        self,
+        shared: Any,
+        prep_res: Any,
+        run: Run,
+        origin: BaseNode,
+        path: tuple[str, ...],
+        scope: Scope | None,
     ) -> Steps:
         __tracebackhide__ = True
         self._start_node()
         param_sets = _param_sets(self, prep_res)
         total = len(param_sets)
         all_steps = [
-            self._batch_steps(shared, params, run, origin, path, index, total)
+            self._batch_steps(shared, params, run, origin, path, scope, index, total)
             for index, params in enumerate(param_sets)
         ]
         yield from awaited(runners.gather(all_steps, run, self.max_concurrency))

@@ -14,14 +14,30 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncGenerator, Generator, Iterable, Sized
+from time import perf_counter_ns as now
 from typing import Any, ClassVar, TypeVar
 
 from . import runners
 from .errors import add_note, describe, label, warn
-from .events import ERROR, EXEC, FALLBACK, ITEM, POST, PREP, RETRY, START, Event, Run
+from .events import (
+    ERROR,
+    EXEC,
+    FALLBACK,
+    ITEM,
+    POST,
+    PREP,
+    RETRY,
+    START,
+    Event,
+    Run,
+    Scope,
+)
 from .runners import Steps, awaited, awaits
 
 _N = TypeVar("_N", bound="BaseNode")
+
+#: Builds a NamedTuple (a Scope) from the tuple of its fields without a Python-level call.
+new_tuple = tuple.__new__
 
 __all__ = [
     "AsyncBatchNode",
@@ -164,7 +180,7 @@ class BaseNode:
     def _run(self, shared: Any) -> Any:
         __tracebackhide__ = True
         run = Run()
-        return runners.run_to_end(self._steps(shared, run, self, ()), run)
+        return runners.run_to_end(self._steps(shared, run, self, (), None), run)
 
     def steps(self, shared: Any) -> Generator[Event, None, Any]:
         """Run step by step: a generator of the run's events.
@@ -181,7 +197,7 @@ class BaseNode:
                 "node.asteps(shared)`."
             )
         run = Run(stepping=True)
-        return runners.iterate(self._steps(shared, run, self, ()), run)
+        return runners.iterate(self._steps(shared, run, self, (), None), run)
 
     def asteps(self, shared: Any) -> AsyncGenerator[Event, None]:
         """Run step by step in the running event loop: an async generator of the run's events.
@@ -191,22 +207,33 @@ class BaseNode:
         value.
         """
         run = Run(stepping=True)
-        return runners.iterate_async(self._steps(shared, run, self, ()), run)
+        return runners.iterate_async(self._steps(shared, run, self, (), None), run)
 
     @awaits
-    def _steps(self, shared: Any, run: Run, origin: BaseNode, path: tuple[str, ...]) -> Steps:
+    def _steps(
+        self,
+        shared: Any,
+        run: Run,
+        origin: BaseNode,
+        path: tuple[str, ...],
+        parent: Scope | None,
+    ) -> Steps:
         """The run of this node: its phases in order, as a generator (see ``pocketflow.runners``).
 
         ``self`` is the object that runs (a per-run copy inside a flow), ``origin`` the wired node
-        that events name, ``path`` the names of the enclosing flows.
+        that events name, ``path`` the names of the enclosing flows, ``parent`` the scope of the
+        run that runs this one (events only).
         """
         __tracebackhide__ = True
         emit, count, params = run.emit, run.count, self.params
         hooks: Any = self
         phase = PREP
+        scope = None
         try:
             if emit:
-                yield (count(), START, origin, path, None, params, None, None, None, None)
+                scope = new_tuple(Scope, (run, run.scope_ids(), parent, origin, None))
+                yield (count(), START, origin, path, None, params,
+                       None, None, None, None, scope, now())
             if self._is_async:
                 prep_res = yield from hooks.prep_async(shared)
             else:
@@ -214,18 +241,21 @@ class BaseNode:
             if self._prep_or_empty:
                 prep_res = prep_res or []
             if emit:
-                yield (count(), PREP, origin, path, prep_res, params, None, None, None, None)
+                yield (count(), PREP, origin, path, prep_res, params,
+                       None, None, None, None, scope, now())
             phase = EXEC
-            exec_res = yield from self._exec_steps(shared, prep_res, run, origin, path)
+            exec_res = yield from self._exec_steps(shared, prep_res, run, origin, path, scope)
             if emit:
-                yield (count(), EXEC, origin, path, exec_res, params, None, None, None, None)
+                yield (count(), EXEC, origin, path, exec_res, params,
+                       None, None, None, None, scope, now())
             phase = POST
             if self._is_async:
                 action = yield from hooks.post_async(shared, prep_res, exec_res)
             else:
                 action = self.post(shared, prep_res, exec_res)
             if emit:
-                yield (count(), POST, origin, path, action, params, None, None, None, None)
+                yield (count(), POST, origin, path, action, params,
+                       None, None, None, None, scope, now())
             return action
         except GeneratorExit:  # the consumer closed a stepped run: nothing failed, yield nothing
             raise
@@ -236,14 +266,24 @@ class BaseNode:
                 where = f" (in {' > '.join(path)})" if path else ""
                 add_note(exc, f"pocketflow: raised in {phase} of node '{origin.name}'{where}")
                 if emit:
-                    yield (count(), ERROR, origin, path, exc, params, None, None, None, None)
+                    yield (count(), ERROR, origin, path, exc, params,
+                           None, None, None, None, scope, now())
             raise
 
     @awaits
     def _exec_steps(
-        self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
+        self,
+        shared: Any,
+        prep_res: Any,
+        run: Run,
+        origin: BaseNode,
+        path: tuple[str, ...],
+        scope: Scope | None,
     ) -> Steps:
-        """How ``exec`` runs: here, once. Subclasses override this one hook."""
+        """How ``exec`` runs: here, once. Subclasses override this one hook.
+
+        ``scope`` is this node run's (``None`` when the run makes no events).
+        """
         __tracebackhide__ = True
         yield from ()  # a generator, like every _exec_steps
         return self.exec(prep_res)
@@ -283,14 +323,26 @@ class Node(BaseNode):
 
     @awaits
     def _exec_steps(
-        self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
+        self,
+        shared: Any,
+        prep_res: Any,
+        run: Run,
+        origin: BaseNode,
+        path: tuple[str, ...],
+        scope: Scope | None,
     ) -> Steps:
         __tracebackhide__ = True
-        return (yield from self._attempts(prep_res, run, origin, path, None))
+        return (yield from self._attempts(prep_res, run, origin, path, scope, None))
 
     @awaits
     def _attempts(
-        self, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...], item: int | None
+        self,
+        prep_res: Any,
+        run: Run,
+        origin: BaseNode,
+        path: tuple[str, ...],
+        scope: Scope | None,
+        item: int | None,
     ) -> Steps:
         """``exec`` with retries, then ``exec_fallback``: the result for one input."""
         __tracebackhide__ = True
@@ -305,13 +357,13 @@ class Node(BaseNode):
             except Exception as exc:
                 if attempt == max_retries - 1:
                     if run.emit:
-                        detail = (item, None, attempt, None)
+                        detail = (item, None, attempt, None, scope, now())
                         yield (run.count(), FALLBACK, origin, path, exc, self.params, *detail)
                     if self._is_async:
                         return (yield from node.exec_fallback_async(prep_res, exc))
                     return node.exec_fallback(prep_res, exc)
                 if run.emit:
-                    detail = (item, None, attempt, None)
+                    detail = (item, None, attempt, None, scope, now())
                     yield (run.count(), RETRY, origin, path, exc, self.params, *detail)
                 if self._retries_on_copy and node is self:
                     node = self.__copy__()
@@ -330,14 +382,22 @@ class BatchNode(Node):
 
     @awaits
     def _exec_steps(
-        self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
+        self,
+        shared: Any,
+        prep_res: Any,
+        run: Run,
+        origin: BaseNode,
+        path: tuple[str, ...],
+        scope: Scope | None,
     ) -> Steps:
         __tracebackhide__ = True
         items = _batch_items(self, prep_res)
         total = len(items) if isinstance(items, Sized) else None
         results = []
         for index, item in enumerate(items):
-            results.append((yield from self._item_steps(item, run, origin, path, index, total)))
+            results.append(
+                (yield from self._item_steps(item, run, origin, path, scope, index, total))
+            )
         return results
 
     @awaits
@@ -347,13 +407,14 @@ class BatchNode(Node):
         run: Run,
         origin: BaseNode,
         path: tuple[str, ...],
+        scope: Scope | None,
         index: int,
         total: int | None,
     ) -> Steps:
         __tracebackhide__ = True
-        result = yield from self._attempts(item, run, origin, path, index)
+        result = yield from self._attempts(item, run, origin, path, scope, index)
         if run.emit:
-            detail = (index, total, None, None)
+            detail = (index, total, None, None, scope, now())
             yield (run.count(), ITEM, origin, path, result, self.params, *detail)
         return result
 
@@ -392,7 +453,7 @@ class AsyncNode(Node):
     async def _run_async(self, shared: Any) -> Any:
         __tracebackhide__ = True
         run = Run()
-        return await runners.run_to_end_async(self._steps(shared, run, self, ()), run)
+        return await runners.run_to_end_async(self._steps(shared, run, self, (), None), run)
 
     def _run(self, shared: Any) -> Any:
         __tracebackhide__ = True
@@ -427,19 +488,26 @@ class AsyncParallelBatchNode(AsyncNode, BatchNode):
 
     @awaits
     def _exec_steps(
-        self, shared: Any, prep_res: Any, run: Run, origin: BaseNode, path: tuple[str, ...]
+        self,
+        shared: Any,
+        prep_res: Any,
+        run: Run,
+        origin: BaseNode,
+        path: tuple[str, ...],
+        scope: Scope | None,
     ) -> Steps:
         __tracebackhide__ = True
         items = list(_batch_items(self, prep_res))
         total = len(items)
         if run.emit:
             all_steps = [
-                self._item_steps(item, run, origin, path, index, total)
+                self._item_steps(item, run, origin, path, scope, index, total)
                 for index, item in enumerate(items)
             ]
         else:  # nobody listens: skip the layer that only reports the item
             all_steps = [
-                self._attempts(item, run, origin, path, index) for index, item in enumerate(items)
+                self._attempts(item, run, origin, path, scope, index)
+                for index, item in enumerate(items)
             ]
         return (yield from awaited(runners.gather(all_steps, run, self.max_concurrency)))
 

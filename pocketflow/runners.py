@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Generator, Sequence
 from typing import Any, TypeVar, cast
 
-from .events import ERROR, Event, Run, make_event
+from .events import ERROR, Event, Run
 
 __all__ = [
     "Steps",
@@ -32,6 +32,9 @@ __all__ = [
     "run_to_end_async",
     "unwrap_stop_iteration",
 ]
+
+#: Builds an Event from the tuple of its fields without a Python-level call (the hot path).
+new_event = tuple.__new__
 
 #: A run's step generator: yields events and awaitables, returns the run's result.
 Steps = Generator[Any, Any, Any]
@@ -86,7 +89,6 @@ def unwrap_stop_iteration(exc: BaseException) -> BaseException:
 def run_to_end(steps: Steps, run: Run) -> Any:
     """Drive ``steps`` to its end synchronously, notifying observers; return the result."""
     __tracebackhide__ = True
-    raw_sinks = run.raw_sinks
     observers = run.observers
     while True:
         try:
@@ -101,10 +103,8 @@ def run_to_end(steps: Steps, run: Run) -> Any:
         if type(op) is not tuple:
             raise _awaitable_in_sync_run(op)
         # run.publish(op), inlined: this loop is the hot path of an observed run
-        for raw_sink in raw_sinks:
-            raw_sink(op)
         if observers:
-            event = make_event(op)
+            event = new_event(Event, op)
             for observer in observers:
                 observer(event)
 
@@ -142,7 +142,6 @@ def _drive(steps: Steps, run: Run) -> Steps:
     # The step generator awaits async hooks itself (``yield from hook(...)``), so what
     # reaches this loop is either an event (a tuple) or what an awaited hook yields to the event
     # loop (a future, or None for a bare yield): that goes on to the task running us.
-    raw_sinks = run.raw_sinks
     observers = run.observers
     sink = run.sink
     value: Any = None
@@ -154,10 +153,8 @@ def _drive(steps: Steps, run: Run) -> Steps:
             return stop.value
         value = error = None
         if type(op) is tuple:
-            for raw_sink in raw_sinks:
-                raw_sink(op)
             if observers or sink is not None:
-                event = make_event(op)
+                event = new_event(Event, op)
                 for observer in observers:
                     observer(event)
                 if sink is not None:

@@ -38,11 +38,14 @@ import bisect
 import contextlib
 import copy
 import dataclasses
+import functools
 import json
 import math
+import operator
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import repeat
 from typing import Any, Final, NamedTuple
 
 from .errors import describe
@@ -283,6 +286,8 @@ class TraceStep(NamedTuple):
     attempt: int | None = None
     target_id: str | None = None
     shared: dict[Any, Any] | None = None
+    #: When it happened, in nanoseconds since the run's first event (``None``: not recorded).
+    time: int | None = None
 
     def to_json(self, *, shared: bool = True) -> dict[str, Any]:
         """This step as the JSON object of its line (with its snapshot unless ``shared`` is
@@ -351,6 +356,7 @@ _OPTIONAL_FIELDS: Final = (
     ("total", "total"),
     ("attempt", "attempt"),
     ("target", "target_id"),
+    ("time", "time"),
 )
 
 
@@ -364,10 +370,36 @@ class Trace:
     """
 
     def __init__(self, steps: Iterable[TraceStep], graph: Graph | None) -> None:
-        #: The recorded events, in step order.
-        self.steps: list[TraceStep] = list(steps)
+        self._steps: list[TraceStep] | None = list(steps)
         self._graph = graph
-        self._numbers = [entry.step for entry in self.steps]
+        self._events: Sequence[Event] = ()
+        self._snapshots: Sequence[dict[Any, Any]] | None = None
+        self._numbers_cache: list[int] | None = None
+
+    @classmethod
+    def _of_events(
+        cls, events: Sequence[Event], graph: Graph, snapshots: Sequence[dict[Any, Any]] | None
+    ) -> Trace:
+        """A trace of the events of one run (and, with snapshots, ``shared`` at each). Its
+        :attr:`steps` are made from the events when they are first read.
+        """
+        trace = cls((), graph)
+        trace._steps, trace._events, trace._snapshots = None, events, snapshots
+        return trace
+
+    @property
+    def steps(self) -> list[TraceStep]:
+        """The recorded events, in step order, as :class:`TraceStep` records."""
+        if self._steps is None:
+            self._steps = _steps_of(self._events, self.graph, self._snapshots)
+            self._events = self._snapshots = ()
+        return self._steps
+
+    @property
+    def _numbers(self) -> list[int]:
+        if self._numbers_cache is None:
+            self._numbers_cache = [entry.step for entry in self.steps]
+        return self._numbers_cache
 
     @property
     def graph(self) -> Graph:
@@ -387,7 +419,7 @@ class Trace:
         return any(entry.shared is not None for entry in self.steps)
 
     def __len__(self) -> int:
-        return len(self.steps)
+        return len(self._events) if self._steps is None else len(self._steps)
 
     def __iter__(self) -> Iterator[TraceStep]:
         return iter(self.steps)
@@ -719,6 +751,7 @@ _STEP_FIELDS: Final = {
     "attempt": (int, type(None)),
     "target": _OPTIONAL_STR,
     "shared": (object,),
+    "time": (int, type(None)),
 }
 
 
@@ -730,7 +763,7 @@ def _step_problem(data: Any, ids: frozenset[str], previous: int) -> str | None:
     for key in ("step", "kind", "node", "name", "path"):
         if key not in data:
             return f"it has no {key!r}"
-    if any(type(data.get(key)) is bool for key in ("step", "item", "total", "attempt")):
+    if any(type(data.get(key)) is bool for key in ("step", "item", "total", "attempt", "time")):
         return "a number field holds true or false"
     if data["kind"] not in _KINDS:
         return f"unknown kind {describe(data['kind'])} (expected one of {list(KINDS)})"
@@ -753,8 +786,9 @@ class Recorder:
 
     With ``snapshots=True`` each step also keeps a :func:`snapshot` of ``shared``, which must
     then be given (events do not carry it). A recorder records one run: the first that starts
-    while it listens, up to its end. Runs started by a node inside that run (which number their
-    events on their own) and runs after it are left out: use a recorder per run.
+    while it listens, up to its end. Runs started by a node inside that run (they have scopes of
+    their own, see :class:`pocketflow.events.Scope`) and runs after it are left out: use a
+    recorder per run.
     """
 
     def __init__(self, *, snapshots: bool = False, shared: Any = None) -> None:
@@ -765,22 +799,16 @@ class Recorder:
             )
         self.snapshots = snapshots
         self.shared = shared
-        self._events: list[tuple[Any, ...]] = []
+        self._events: list[Event] = []
         self._snapshots: list[dict[Any, Any]] = []
-        #: What :func:`pocketflow.observe` calls with each event as a plain tuple of its fields.
-        self.raw_sink: Callable[[tuple[Any, ...]], object] = (
-            self._record_with_snapshot if snapshots else self._events.append
-        )
         self._trace: Trace | None = None
-        self._traced = -1  # how many events the cached trace was built from
+        self._traced = -1  # how many events the cached trace was made from
 
     def __call__(self, event: Event) -> None:
-        """Record ``event`` (for feeding events by hand; ``observe`` uses :attr:`raw_sink`)."""
-        self.raw_sink(event)
-
-    def _record_with_snapshot(self, fields: tuple[Any, ...]) -> None:
-        self._events.append(fields)
-        self._snapshots.append(snapshot(self.shared))
+        """Keep ``event`` (and a snapshot of ``shared``, with snapshots)."""
+        self._events.append(event)
+        if self.snapshots:
+            self._snapshots.append(snapshot(self.shared))
 
     @property
     def trace(self) -> Trace:
@@ -789,60 +817,75 @@ class Recorder:
         """
         if self._trace is None or self._traced != len(self._events):
             self._traced = len(self._events)
-            self._trace = _build(self._events, self._snapshots if self.snapshots else None)
+            snapshots = self._snapshots if self.snapshots else None
+            self._trace = _trace_of(list(self._events), snapshots and list(snapshots))
         return self._trace
 
 
-def _build(events: Sequence[tuple[Any, ...]], snapshots: Sequence[dict[Any, Any]] | None) -> Trace:
-    """The trace of the first run among ``events`` (their fields, as recorded).
-
-    Every run numbers its events 1, 2, 3... in the order they arrive. Runs started by a node of
-    the first run interleave with it, each with its own numbers: an event goes to the run that
-    expects its number; when both do, to the first run if its node is in that run's graph.
+def _trace_of(events: list[Event], snapshots: list[dict[Any, Any]] | None) -> Trace:
+    """The trace of the first run among ``events`` (the events of runs that its nodes started,
+    and of later runs, are left out).
     """
-    first = next((i for i, fields in enumerate(events) if fields[0] == 1), None)
-    if first is None:
+    if not events:
         return Trace([], None)
-    graph = build_graph(events[first][2])  # the node that was run, named by its first event
-    find = graph.find
-    names: dict[int, tuple[str | None, str]] = {}  # id(node) -> its graph id and name
-    steps: list[TraceStep] = []
-    append = steps.append
-    others: list[int] = []  # the next step number of each run started inside the first one
-    failed = False
-    expected = 1
-    for index in range(first, len(events)):
-        step, kind, node, path, value, params, item, total, attempt, target = events[index]
-        if others or step != expected:  # the common case skips this: one run, in order
-            if step == 1:  # another run starts
-                if failed and not others:  # after the first run failed: a later run
-                    break
-                others.append(2)
-                continue
-            theirs = next((i for i in reversed(range(len(others))) if others[i] == step), None)
-            if theirs is not None and (step != expected or find(node) is None):
-                others[theirs] += 1
-                if kind == POST and not path:
-                    del others[theirs]
-                continue
-            if step != expected:
-                continue
-        known = names.get(id(node))
-        if known is None:
-            known = names[id(node)] = (find(node), node.name)
-        target_id = None if target is None else find(target)
-        shared = None if snapshots is None else snapshots[index]
-        fields = (step, kind, *known, path, value, params, item, total, attempt, target_id, shared)
-        append(_new_step(TraceStep, fields))
-        expected += 1
-        if kind == ERROR:
-            failed = True
-        elif kind == POST and not path:  # the node that was run is done: the run is over
-            break
-    return Trace(steps, graph)
+    scopes = list(map(_SCOPE, events))
+    run = _RUN(scopes[0]) if scopes[0] is not None else None
+    runs = set(map(_RUN, filter(None, scopes)))
+    if None in scopes:
+        runs.add(None)
+    if runs != {run}:  # a node of the recorded run started a run of its own: leave it out
+        kept = [index for index, scope in enumerate(scopes) if _RUN(scope or (None,)) is run]
+        events = [events[index] for index in kept]
+        if snapshots is not None:
+            snapshots = [snapshots[index] for index in kept]
+    return Trace._of_events(events, build_graph(events[0].node), snapshots)
+
+
+def _steps_of(
+    events: Sequence[Event], graph: Graph, snapshots: Sequence[dict[Any, Any]] | None
+) -> list[TraceStep]:
+    """The events of one run as trace steps: node objects become ids in ``graph``, times
+    become offsets from the first event.
+
+    Column by column, with ``zip`` and ``map``: the loops run in C.
+    """
+    if not events:
+        return []
+    ids = {id(node.obj): node.id for node in graph.nodes}
+    names = {id(node.obj): node.name for node in graph.nodes}
+    steps, kinds, nodes, paths, values, params, items, totals, attempts, targets, _, times = (
+        zip(*events, strict=True)
+    )
+    keys = list(map(id, nodes))
+    node_names = list(map(names.get, keys))
+    if None in node_names:  # a node the graph does not hold (wired after the run started)
+        node_names = [node.name for node in nodes]
+    offsets = map(operator.sub, times, repeat(times[0]))
+    columns = zip(
+        steps,
+        kinds,
+        map(ids.get, keys),
+        node_names,
+        paths,
+        values,
+        params,
+        items,
+        totals,
+        attempts,
+        map(ids.get, map(id, targets)),  # id(None) is no node's
+        repeat(None) if snapshots is None else snapshots,
+        offsets,
+        strict=False,
+    )
+    return list(map(_new_trace_step, columns))
+
+
+_SCOPE: Final = operator.itemgetter(10)  # Event.scope, read in C
+_RUN: Final = operator.itemgetter(0)  # Scope.run, read in C
 
 
 _new_step = tuple.__new__  # a TraceStep from a tuple of its fields, without the keyword layer
+_new_trace_step = functools.partial(tuple.__new__, TraceStep)
 
 
 def record(flow: BaseNode, shared: Any, *, snapshots: bool = False) -> Trace:
@@ -862,7 +905,7 @@ def record(flow: BaseNode, shared: Any, *, snapshots: bool = False) -> Trace:
         )
     recorder = Recorder(snapshots=snapshots, shared=shared)
     try:
-        with observe(recorder):
+        with observe(recorder if snapshots else recorder._events.append):
             flow.run(shared)
     except BaseException as exc:
         exc.trace = recorder.trace  # type: ignore[attr-defined]
@@ -877,7 +920,9 @@ async def arecord(flow: BaseNode, shared: Any, *, snapshots: bool = False) -> Tr
     """
     recorder = Recorder(snapshots=snapshots, shared=shared)
     try:
-        with observe(recorder):
+        # Without snapshots the recorder's list is the observer itself: a C-level append per
+        # event instead of a Python call.
+        with observe(recorder if snapshots else recorder._events.append):
             if isinstance(flow, AsyncNode):
                 await flow.run_async(shared)
             else:

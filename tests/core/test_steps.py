@@ -19,7 +19,7 @@ from pocketflow import (
     Node,
     observe,
 )
-from pocketflow.events import Run, make_event
+from pocketflow.events import Run
 
 
 def summary(events: list[Event]) -> list[str]:
@@ -407,40 +407,102 @@ def test_no_observer_means_no_event_is_made() -> None:
     flow = nested_flow()
     quiet = Run()
     assert quiet.emit is False
-    assert list(flow._steps({"items": [1, 2]}, quiet, flow, ())) == []
+    assert list(flow._steps({"items": [1, 2]}, quiet, flow, (), None)) == []
     with observe(lambda event: None):
         listened = Run()
     assert listened.emit is True
-    assert len(list(flow._steps({"items": [1, 2]}, listened, flow, ()))) == len(NESTED_EVENTS)
+    assert len(list(flow._steps({"items": [1, 2]}, listened, flow, (), None))) == len(NESTED_EVENTS)
 
 
-class RawRecorder:
-    """An observer that takes events as plain tuples."""
-
-    def __init__(self) -> None:
-        self.rows: list[tuple[Any, ...]] = []
-        self.raw_sink = self.rows.append
-
-    def __call__(self, event: Event) -> None:
-        raise AssertionError("a raw observer is never called with Event objects")
-
-
-def test_raw_observers_get_tuples_that_make_the_same_events() -> None:
-    raw = RawRecorder()
-    cooked: list[Event] = []
-    with observe(raw, cooked.append):
+def test_every_observer_gets_the_same_event_objects() -> None:
+    first: list[Event] = []
+    second: list[Event] = []
+    with observe(first.append, second.append):
         nested_flow().run({"items": [1, 2]})
-    assert all(type(row) is tuple for row in raw.rows)
-    assert [make_event(row) for row in raw.rows] == cooked
-    assert summary(cooked) == NESTED_EVENTS
+    assert summary(first) == NESTED_EVENTS
+    assert all(a is b for a, b in zip(first, second, strict=True))
 
 
-def test_raw_observers_see_async_runs() -> None:
-    raw = RawRecorder()
+def scope_chain(event: Event) -> list[str]:
+    """The scopes of ``event`` from its own out to the root, as ``name`` or ``name#item``."""
+    chain = []
+    scope = event.scope
+    while scope is not None:
+        chain.append(scope.node.name + ("" if scope.item is None else f"#{scope.item}"))
+        scope = scope.parent
+    return chain
+
+
+def test_each_event_names_its_run_and_the_runs_around_it() -> None:
+    events: list[Event] = []
+    with observe(events.append):
+        nested_flow().run({"items": [1, 2]})
+    by_line = {line: scope_chain(event) for line, event in zip(NESTED_EVENTS, events, strict=True)}
+    assert by_line["start outer"] == ["outer"]
+    assert by_line["retry outer/inner/load ValueError item=1 attempt=0"] == [
+        "load", "inner", "outer"
+    ]
+    # a transition belongs to the run of the flow that takes it
+    assert by_line["transition outer/inner/load 'sum' -> total"] == ["inner", "outer"]
+    assert by_line["transition outer/inner 'done' -> report"] == ["outer"]
+    runs = {event.scope.run for event in events if event.scope is not None}
+    assert len(runs) == 1
+    starts = [event for event in events if event.kind == "start"]
+    assert [event.scope.id for event in starts if event.scope] == sorted(
+        event.scope.id for event in starts if event.scope
+    )
+    assert len({event.scope for event in starts}) == len(starts)  # one scope per node run
+
+
+def test_each_batch_flow_item_has_a_scope_of_its_own() -> None:
+    class Each(BatchFlow):
+        def prep(self, shared: Any) -> Any:
+            return [{"n": 1}, {"n": 2}]
+
+    events: list[Event] = []
+    with observe(events.append):
+        Flow(start=Each(start=Node(name="work"), name="each"), name="main").run({})
+    work = [event for event in events if event.node.name == "work" and event.kind == "start"]
+    assert [scope_chain(event) for event in work] == [
+        ["work", "each#0", "each", "main"],
+        ["work", "each#1", "each", "main"],
+    ]
+    items = [event for event in events if event.kind == "item"]
+    assert [scope_chain(event) for event in items] == [["each#0", "each", "main"],
+                                                        ["each#1", "each", "main"]]
+
+
+def test_a_run_started_inside_a_node_is_a_run_of_its_own() -> None:
+    class Calls(Node):
+        def exec(self, prep_res: Any) -> Any:
+            return Flow(start=Node(name="inside"), name="own").run({})
+
+    events: list[Event] = []
+    with observe(events.append):
+        Flow(start=Calls(name="calls"), name="main").run({})
+    outer_run = events[0].scope.run if events[0].scope else None
+    inside = [event for event in events if event.node.name in ("own", "inside")]
+    assert inside and all(event.scope and event.scope.run is not outer_run for event in inside)
+    assert inside[0].step == 1  # numbered on its own
+
+
+def test_events_carry_a_monotonic_time() -> None:
+    events: list[Event] = []
+    with observe(events.append):
+        nested_flow().run({"items": [1, 2]})
+    times = [event.time for event in events]
+    assert all(isinstance(t, int) and t > 0 for t in times)
+    assert times == sorted(times)
+
+
+def test_async_events_carry_scopes_and_times_too() -> None:
+    events: list[Event] = []
 
     async def main() -> None:
-        with observe(raw):
-            await AsyncFlow(start=Fetch(name="fetch")).run_async({"query": "q"})
+        with observe(events.append):
+            await AsyncFlow(start=Fetch(name="fetch"), name="main").run_async({"query": "q"})
 
     asyncio.run(main())
-    assert [make_event(row).kind for row in raw.rows][2:6] == ["start", "prep", "exec", "post"]
+    fetch = [e for e in events if e.node.name == "fetch" and e.kind != "transition"]
+    assert {tuple(scope_chain(event)) for event in fetch} == {("fetch", "main")}
+    assert [event.time for event in events] == sorted(event.time for event in events)

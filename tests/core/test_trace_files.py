@@ -95,9 +95,10 @@ def test_saving_replaces_the_file_and_keeps_its_permissions(tmp_path: Path) -> N
     path = tmp_path / "run.jsonl"
     path.write_text("old")
     path.chmod(0o640)
-    record(Flow(start=Keep(1), name="flow"), {}).save(path)
+    trace = record(Flow(start=Keep(1), name="flow"), {})
+    trace.save(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
-    assert Trace.load(path) == record(Flow(start=Keep(1), name="flow"), {})
+    assert Trace.load(path) == trace
 
 
 def test_to_json_keeps_ordinary_values_as_they_are() -> None:
@@ -175,3 +176,19 @@ def test_loading_a_corrupt_trace_names_the_line(
     corrupt(good_lines)
     with pytest.raises(ValueError, match=message):
         Trace.from_jsonl(text_of(good_lines))
+
+
+def test_steps_record_when_they_happened_relative_to_the_run() -> None:
+    trace = record(Flow(start=Keep(1), name="flow"), {})
+    times = [step.time for step in trace]
+    assert times[0] == 0
+    assert all(isinstance(t, int) for t in times) and times == sorted(times)  # type: ignore[type-var]
+    assert [step.time for step in Trace.from_jsonl(trace.to_jsonl())] == times
+
+
+def test_a_trace_file_without_times_still_loads(good_lines: list[dict[str, Any]]) -> None:
+    for line in good_lines[1:]:
+        del line["time"]
+    loaded = Trace.from_jsonl(text_of(good_lines))
+    assert len(loaded) == len(good_lines) - 1
+    assert {step.time for step in loaded} == {None}
