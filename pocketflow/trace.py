@@ -288,6 +288,11 @@ class TraceStep(NamedTuple):
     shared: dict[Any, Any] | None = None
     #: When it happened, in nanoseconds since the run's first event (``None``: not recorded).
     time: int | None = None
+    #: The id of the run it belongs to (its :class:`pocketflow.events.Scope`), unique in the
+    #: trace; ``None`` when not recorded.
+    scope: int | None = None
+    #: The id of the run that ran that one (``None`` at the top, or when not recorded).
+    parent: int | None = None
 
     def to_json(self, *, shared: bool = True) -> dict[str, Any]:
         """This step as the JSON object of its line (with its snapshot unless ``shared`` is
@@ -357,6 +362,8 @@ _OPTIONAL_FIELDS: Final = (
     ("attempt", "attempt"),
     ("target", "target_id"),
     ("time", "time"),
+    ("scope", "scope"),
+    ("parent", "parent"),
 )
 
 
@@ -752,6 +759,8 @@ _STEP_FIELDS: Final = {
     "target": _OPTIONAL_STR,
     "shared": (object,),
     "time": (int, type(None)),
+    "scope": (int, type(None)),
+    "parent": (int, type(None)),
 }
 
 
@@ -763,7 +772,8 @@ def _step_problem(data: Any, ids: frozenset[str], previous: int) -> str | None:
     for key in ("step", "kind", "node", "name", "path"):
         if key not in data:
             return f"it has no {key!r}"
-    if any(type(data.get(key)) is bool for key in ("step", "item", "total", "attempt", "time")):
+    numbers = ("step", "item", "total", "attempt", "time", "scope", "parent")
+    if any(type(data.get(key)) is bool for key in numbers):
         return "a number field holds true or false"
     if data["kind"] not in _KINDS:
         return f"unknown kind {describe(data['kind'])} (expected one of {list(KINDS)})"
@@ -853,9 +863,15 @@ def _steps_of(
         return []
     ids = {id(node.obj): node.id for node in graph.nodes}
     names = {id(node.obj): node.name for node in graph.nodes}
-    steps, kinds, nodes, paths, values, params, items, totals, attempts, targets, _, times = (
+    steps, kinds, nodes, paths, values, params, items, totals, attempts, targets, scopes, times = (
         zip(*events, strict=True)
     )
+    unique = set(scopes)  # one per node run: far fewer than events
+    scope_ids = {scope: None if scope is None else scope.id for scope in unique}
+    parents = {
+        scope: None if scope is None or scope.parent is None else scope.parent.id
+        for scope in unique
+    }
     keys = list(map(id, nodes))
     node_names = list(map(names.get, keys))
     if None in node_names:  # a node the graph does not hold (wired after the run started)
@@ -875,6 +891,8 @@ def _steps_of(
         map(ids.get, map(id, targets)),  # id(None) is no node's
         repeat(None) if snapshots is None else snapshots,
         offsets,
+        map(scope_ids.__getitem__, scopes),
+        map(parents.__getitem__, scopes),
         strict=False,
     )
     return list(map(_new_trace_step, columns))
@@ -884,8 +902,7 @@ _SCOPE: Final = operator.itemgetter(10)  # Event.scope, read in C
 _RUN: Final = operator.itemgetter(0)  # Scope.run, read in C
 
 
-_new_step = tuple.__new__  # a TraceStep from a tuple of its fields, without the keyword layer
-_new_trace_step = functools.partial(tuple.__new__, TraceStep)
+_new_trace_step = functools.partial(tuple.__new__, TraceStep)  # no keyword layer, in C
 
 
 def record(flow: BaseNode, shared: Any, *, snapshots: bool = False) -> Trace:

@@ -192,3 +192,19 @@ def test_a_trace_file_without_times_still_loads(good_lines: list[dict[str, Any]]
     loaded = Trace.from_jsonl(text_of(good_lines))
     assert len(loaded) == len(good_lines) - 1
     assert {step.time for step in loaded} == {None}
+
+
+def test_steps_record_the_run_they_belong_to_and_round_trip() -> None:
+    inner = Flow(start=Keep(1), name="inner")
+    trace = record(Flow(start=inner, name="outer"), {})
+    by_kind_and_name = {(step.kind, step.name): step for step in trace}
+    outer, inner_start, keep = (
+        by_kind_and_name[("start", "outer")],
+        by_kind_and_name[("start", "inner")],
+        by_kind_and_name[("start", "keep")],
+    )
+    assert outer.parent is None
+    assert inner_start.parent == outer.scope and keep.parent == inner_start.scope
+    assert len({outer.scope, inner_start.scope, keep.scope}) == 3
+    loaded = Trace.from_jsonl(trace.to_jsonl())
+    assert [(s.scope, s.parent) for s in loaded] == [(s.scope, s.parent) for s in trace]
