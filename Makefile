@@ -7,6 +7,9 @@
 #   make lab LAB_ARGS=--port=9999
 #   make test                    system packages, ruff, mypy, then pytest on tests/
 #   make test PYTEST_ARGS="-k stepper -x"
+#   make test PYTEST_ARGS="-m 'not browser'"    (markers: browser, notebooks, slow)
+#   make notebooks               rebuild and execute the chapter notebooks from notebooks/src/
+#   make notebooks CHAPTERS="03 07"
 #   make PYTHON=python3.12 ...   choose the interpreter used to create $(VENV)
 
 SHELL := /bin/bash
@@ -15,6 +18,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PYTHON ?=
 PYTEST_ARGS ?=
+CHAPTERS ?=
 # No browser to open without a display. Jupyter refuses to run as root unless told it may,
 # so that flag is kept apart from LAB_ARGS and survives overriding it.
 LAB_ARGS ?= $(if $(DISPLAY),,--no-browser)
@@ -22,11 +26,12 @@ LAB_ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 BIN := $(VENV)/bin
 
-.PHONY: help lab test lint typecheck pytest system-deps mermaid-parser clean
+.PHONY: help lab test notebooks lint typecheck pytest system-deps mermaid-parser clean
 
 help:
 	@echo "make lab    start JupyterLab on notebooks/ (LAB_ARGS=... for extra options)"
 	@echo "make test   system packages, ruff, mypy and pytest (PYTEST_ARGS=... for pytest)"
+	@echo "make notebooks  rebuild the chapter notebooks (CHAPTERS=\"03 07\" for some)"
 	@echo "make clean  remove $(VENV)"
 
 $(BIN)/python:
@@ -34,9 +39,11 @@ $(BIN)/python:
 	echo "creating $(VENV) with $$interpreter" && \
 	"$$interpreter" -m venv "$(VENV)"
 
-# One stamp per install flavour; each is redone only when pyproject.toml is newer than it.
+# One stamp per install flavour, each an extra of pyproject.toml: `lab` adds JupyterLab and a
+# kernel to the library and the toolkit; `test` adds to that the test tools and what the
+# notebook build uses. Each is redone only when pyproject.toml is newer than its stamp.
 $(VENV)/.installed-lab: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --editable .
+	$(BIN)/python -m pip install --quiet --editable '.[lab]'
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
@@ -45,6 +52,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 lab: $(VENV)/.installed-lab
 	$(BIN)/jupyter lab notebooks/ $(LAB_ROOT_ARGS) $(LAB_ARGS)
+
+# The stored graphs are drawn by Graphviz, so the build needs `dot` as the tests do.
+notebooks: $(VENV)/.installed-test system-deps
+	$(BIN)/python notebooks/build.py $(CHAPTERS)
 
 system-deps:
 	bash scripts/system_deps.sh
