@@ -1,14 +1,16 @@
-"""The chapters' helpers: the percent-format parser of ``build.py`` and the stand-in LLM."""
+"""The chapters' helpers: how ``build.py`` reads a source, and the stand-in LLM."""
 
 from __future__ import annotations
 
 import asyncio
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
 
+import nbformat
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
@@ -27,37 +29,49 @@ build = _load("build")
 standin = _load("standin")
 
 
-def test_parse_reads_markdown_code_and_tags() -> None:
+def _source(tmp_path: Path, text: str) -> Path:
+    source = tmp_path / "99_chapter.py"
+    source.write_text(text, encoding="utf-8")
+    return source
+
+
+def test_read_keeps_markdown_code_and_tags(tmp_path: Path) -> None:
     text = (
         "# %% [markdown]\n# # Title\n#\n# Prose.\n\n"
         "# %%\nx = 1\n\n\n"
+        '# %% [markdown] tags=["exercise"]\n# Try it.\n\n'
         '# %% tags=["solution", "nbval-ignore-output"]\nprint(x)\n'
     )
-    cells = [(c.kind, c.source, c.tags) for c in build.parse(text)]
+    cells = [
+        (c.cell_type, c.source, dict(c.metadata)) for c in build.read(_source(tmp_path, text)).cells
+    ]
     assert cells == [
-        ("markdown", "# Title\n\nProse.", []),
-        ("code", "x = 1", []),
-        ("code", "print(x)", ["solution", "nbval-ignore-output"]),
+        ("markdown", "# Title\n\nProse.", {}),
+        ("code", "x = 1", {}),
+        ("markdown", "Try it.", {"tags": ["exercise"]}),
+        ("code", "print(x)", {"tags": ["solution", "nbval-ignore-output"]}),
     ]
 
 
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("x = 1\n# %%\n", "before the first cell marker"),
-        ("# %% [markdown]\nnot a comment\n", "must be a '# ' comment"),
-        ("# %% tags=solution\n", "malformed cell marker"),
+        ("# %% tags=solution\n1\n", "incorrectly_encoded_metadata='tags=solution'"),
+        ("# %% A title\n1\n", "title='A title'"),
     ],
 )
-def test_parse_refuses_what_it_cannot_place(text: str, problem: str) -> None:
-    with pytest.raises(ValueError, match=problem):
-        build.parse(text, "chapter.py")
+def test_read_refuses_metadata_the_notebook_would_lose(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        build.read(_source(tmp_path, text))
 
 
-def test_to_notebook_has_the_kernelspec_and_stable_ids() -> None:
-    notebook = build.to_notebook(build.parse("# %%\n1\n# %% [markdown]\n# hi\n"))
+def test_read_gives_the_kernelspec_and_stable_ids(tmp_path: Path) -> None:
+    notebook = build.read(_source(tmp_path, "# %%\n1\n# %% [markdown]\n# hi\n"))
     assert notebook.metadata["kernelspec"]["name"] == "python3"
     assert [cell.id for cell in notebook.cells] == ["cell-00", "cell-01"]
+    nbformat.validate(notebook)
 
 
 @pytest.fixture(autouse=True)
