@@ -1,7 +1,7 @@
 # The two commands a newcomer needs: `make lab` and `make test`.
 #
 # Both create (once) and reuse the virtual environment $(VENV) with a Python >= 3.10, and
-# re-install the project into it only when pyproject.toml changes.
+# re-install the project into it only when pyproject.toml (or this Makefile) changes.
 #
 #   make lab                     start JupyterLab on notebooks/
 #   make lab LAB_ARGS=--port=9999
@@ -41,12 +41,13 @@ $(BIN)/python:
 
 # One stamp per install flavour, each an extra of pyproject.toml: `lab` adds JupyterLab and a
 # kernel to the library and the toolkit; `test` adds to that the test tools and what the
-# notebook build uses. Each is redone only when pyproject.toml is newer than its stamp.
-$(VENV)/.installed-lab: pyproject.toml | $(BIN)/python
+# notebook build uses. Each is redone only when pyproject.toml or this file (which says what to
+# install) is newer than its stamp.
+$(VENV)/.installed-lab: pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --editable '.[lab]'
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --editable '.[test]'
 	@touch $@
 
