@@ -199,17 +199,20 @@ def test_the_items_a_failure_cancels_are_not_reported_as_failures() -> None:
 
 
 def test_a_trace_of_a_cancelled_async_run_names_the_node() -> None:
+    async def recording(node: Sleeps) -> Any:
+        try:
+            await arecord(AsyncFlow(start=node), {})
+        except asyncio.CancelledError as exc:  # the very exception the run raised
+            return exc.trace  # type: ignore[attr-defined]
+        raise AssertionError("the run was not cancelled")
+
     async def main() -> Any:
         started = asyncio.Event()
         node = Sleeps(started, name="waiting")
-        task = asyncio.ensure_future(arecord(AsyncFlow(start=node), {}))
+        task = asyncio.ensure_future(recording(node))
         await started.wait()
         task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError as exc:
-            return exc.trace, node  # type: ignore[attr-defined]
-        raise AssertionError("the run was not cancelled")
+        return await task, node
 
     trace, node = asyncio.run(main())
     assert trace.failed == trace.graph.id_of(node)
