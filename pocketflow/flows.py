@@ -107,7 +107,7 @@ class Flow(BaseNode):
         """In a notebook, a flow shows its graph: SVG when Graphviz's ``dot`` is installed,
         else Mermaid (JupyterLab draws it), and always a plain-text outline.
         """
-        from .graph import mimebundle  # graph.py imports this module
+        from .display import mimebundle  # the graph model imports this module
 
         return mimebundle(self)
 

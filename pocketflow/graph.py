@@ -1,13 +1,15 @@
-"""The graph of a flow: a small data model built from its wiring, and text renderings of it.
+"""The graph of a flow: a small data model built from its wiring, and a run laid over it.
 
 :func:`build_graph` walks a flow once: every node reachable from the start of each flow, nested
 flows as clusters inside clusters, every edge with its action, the start of each flow and the
-places where a flow ends. Three renderers draw that model as text, with no dependencies:
-:func:`to_dot` (Graphviz), :func:`to_mermaid` and :func:`to_text` (a terminal outline).
-An :class:`Overlay` lays a run over the drawing: the nodes visited, how often each edge was
-taken, the current node, the node that failed and the progress of batches. A notebook draws
-:func:`what_to_draw`: the graph, or an :class:`Overview` of one too large to draw readably.
-Every id the renderers write is made safe first, so a graph from a file cannot inject markup.
+places where a flow ends. An :class:`Overlay` lays a run over the graph: the nodes visited, how
+often each edge was taken, the current node, the node that failed and the progress of batches;
+:func:`node_state` says what state a node is in. A notebook draws :func:`what_to_draw`: the
+graph, or an :class:`Overview` of one too large to draw readably.
+
+Drawing is the renderers' job, each in a module of its own: :mod:`pocketflow.dot` (Graphviz),
+:mod:`pocketflow.mermaid`, :mod:`pocketflow.text` (a terminal outline) and
+:mod:`pocketflow.display` (what a notebook shows).
 
 >>> from pocketflow import Flow, Node
 >>> decide, search, answer = Node(name="decide"), Node(name="search"), Node(name="answer")
@@ -15,43 +17,33 @@ Every id the renderers write is made safe first, so a graph from a file cannot i
 <Node 'decide'>
 >>> decide - "answer" >> answer
 <Node 'answer'>
->>> print(to_text(Flow(start=decide, name="agent")), end="")
-agent (Flow)
-  decide (Node)
-  search (Node)
-  answer (Node)
-  (start) --> decide
-  decide --search--> search
-  decide --answer--> answer
-  search --> decide
-  answer --> (end)
+>>> graph = build_graph(Flow(start=decide, name="agent"))
+>>> [(node.id, node.kind) for node in graph.nodes]
+[('agent', 'flow'), ('decide', 'node'), ('search', 'node'), ('answer', 'node')]
+>>> [(edge.source, edge.action, edge.target) for edge in graph.edges]
+[('decide', 'search', 'search'), ('decide', 'answer', 'answer'), ('search', 'default', 'decide')]
 
-Output is deterministic: ids come from names and the order of the walk, never from memory
-addresses, so the same wiring gives the same text in any process.
+Ids come from names and the order of the walk, never from memory addresses, so the same wiring
+gives the same graph in any process.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import os
+import importlib
 import re
-import shutil
-import signal
-import subprocess
-import threading
 import unicodedata
-from collections import Counter, OrderedDict, deque
-from collections.abc import Iterable, Iterator
+from collections import Counter, deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Final, NamedTuple, overload
+from typing import Any, Final, overload
 
 from .events import Event
 from .flows import AsyncBatchFlow, AsyncFlow, AsyncParallelBatchFlow, BatchFlow, Flow
 from .nodes import AsyncBatchNode, AsyncNode, AsyncParallelBatchNode, BaseNode, BatchNode
 
 __all__ = [
-    "DOT_TIMEOUT",
     "FLOW_KINDS",
     "KIND_NAMES",
     "MAX_DRAWN_NODES",
@@ -65,15 +57,33 @@ __all__ = [
     "Overview",
     "build_graph",
     "kind_of",
-    "mimebundle",
+    "node_state",
     "overlay_for",
-    "render_svg",
     "safe_dom_id",
-    "to_dot",
-    "to_mermaid",
-    "to_text",
     "what_to_draw",
 ]
+
+#: Names that moved to the renderer modules -> the module now holding them. Importing them from
+#: here still works, lazily: a plain import would be a cycle, since the renderers import the model.
+_MOVED: Final = {
+    "to_dot": "dot",
+    "render_svg": "dot",
+    "DOT_TIMEOUT": "dot",
+    "subprocess": "dot",
+    "shutil": "dot",
+    "to_mermaid": "mermaid",
+    "to_text": "text",
+    "mimebundle": "display",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The names that moved to a renderer module, for the importers that have not moved yet."""
+    module = _MOVED.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__package__}.{module}"), name)
+
 
 #: The library class that each kind stands for, most specific class first.
 _KIND_CLASSES: Final[tuple[tuple[type[BaseNode], str], ...]] = (
@@ -406,6 +416,19 @@ class Overlay:
             self.failed = self.current = node
 
 
+def node_state(node_id: str, overlay: Overlay | None) -> str:
+    """The state of the node ``node_id`` in the run ``overlay``: "plain" (no run laid over the
+    graph), "failed", "current", "visited" or "unvisited". Every renderer and view asks this.
+    """
+    if overlay is None:
+        return "plain"
+    if overlay.failed == node_id:
+        return "failed"
+    if overlay.current == node_id:
+        return "current"
+    return "visited" if overlay.visits.get(node_id) else "unvisited"
+
+
 # -- what a notebook draws -------------------------------------------------------------------
 
 #: The most nodes a notebook draws in full; a larger graph is drawn as an :class:`Overview`.
@@ -655,655 +678,3 @@ def overlay_for(drawn: Graph, overlay: Overlay | None) -> Overlay | None:
     if isinstance(drawn, Overview) and overlay is not None:
         return drawn.overlay(overlay)
     return overlay
-
-
-# -- what every renderer draws ---------------------------------------------------------------
-
-
-class _Link(NamedTuple):
-    """A line to draw: a wired edge, or the line of a start or end marker."""
-
-    source: str
-    target: str
-    #: The action, or ``""`` for the default action and marker lines.
-    label: str
-    #: The flow the line belongs to.
-    parent: str | None
-    #: How many times the run took it (``None``: no overlay).
-    taken: int | None
-    #: "edge" (a wired successor, or a declared end), "start" (from a flow's start marker) or
-    #: "exit" (the implicit end after a node with no successors, drawn dashed).
-    role: str
-    #: The ``id`` of its group in the SVG.
-    dom_id: str
-
-
-class _Look(NamedTuple):
-    """Colours of a node or cluster: fill, outline, text, outline width."""
-
-    fill: str
-    stroke: str
-    text: str = "#1f2328"
-    width: float = 1.0
-
-
-_KIND_LOOKS: Final[dict[str, _Look]] = {
-    "node": _Look("#dbeafe", "#3b82f6"),
-    "batch": _Look("#dcfce7", "#16a34a"),
-    "async": _Look("#fef3c7", "#d97706"),
-    "async_batch": _Look("#ffedd5", "#ea580c"),
-    "parallel": _Look("#f3e8ff", "#9333ea"),
-    "flow": _Look("#f8fafc", "#64748b"),
-    "batch_flow": _Look("#f0fdf4", "#16a34a"),
-    "async_flow": _Look("#fffbeb", "#d97706"),
-    "async_batch_flow": _Look("#fff7ed", "#ea580c"),
-    "parallel_flow": _Look("#faf5ff", "#9333ea"),
-}
-_DIM: Final = _Look("#f1f5f9", "#cbd5e1", "#94a3b8")
-_FAILED: Final = _Look("#fee2e2", "#dc2626", "#7f1d1d", 3.0)
-_CURRENT: Final = "#2563eb"
-_EDGE: Final = _Look("none", "#64748b", "#334155")
-_MARKER: Final = _Look("#334155", "#334155", "#334155")
-#: The node of an outline standing for the nodes left out.
-_MORE: Final = _Look("#f8fafc", "#94a3b8", "#475569")
-
-
-@dataclass
-class _Scene:
-    """The graph with the overlay applied, for any renderer: labels, looks, markers, lines.
-
-    Markers are the small circles where a flow starts and ends. Their ids contain ``__``,
-    which node ids never do.
-    """
-
-    graph: Graph
-    overlay: Overlay | None
-    #: The graph when it is an overview (``None`` for a full graph).
-    overview: Overview | None = None
-    #: Node id -> drawn label (batch progress included).
-    labels: dict[str, str] = field(default_factory=dict)
-    #: Node id -> "plain" (no overlay), "unvisited", "visited", "current" or "failed".
-    states: dict[str, str] = field(default_factory=dict)
-    #: Flow id -> its markers: (marker id, "start" | "end" | "empty"), in drawing order.
-    markers: dict[str | None, list[tuple[str, str]]] = field(default_factory=dict)
-    #: Marker id -> the flow it is drawn in.
-    marker_parents: dict[str, str | None] = field(default_factory=dict)
-    #: Start lines, then edges (declared ends included), then implicit ends.
-    links: list[_Link] = field(default_factory=list)
-
-    def add_marker(self, marker: str, role: str, parent: str | None) -> None:
-        if marker not in self.marker_parents:
-            self.marker_parents[marker] = parent
-            self.markers.setdefault(parent, []).append((marker, role))
-
-    def name(self, node_id: str) -> str:
-        """The label of a node on one line, or ``(start)``/``(end)`` for a marker."""
-        if node_id in self.graph:
-            return self.labels[node_id].replace("\n", " ")
-        return "(start)" if node_id.endswith("__start") else "(end)"
-
-    def cluster_label(self, node: GraphNode) -> str:
-        return f"{self.labels[node.id]} ({KIND_NAMES[node.kind]})"
-
-    def kind(self, node: GraphNode) -> str:
-        """What ``node`` is drawn as: its kind; a plain node for a kind this module does not know
-        (a graph from a file can claim any); in an overview, "collapsed" for a sub-flow drawn as
-        one box and "more" for the node standing for the nodes left out.
-        """
-        if self.overview is not None:
-            if node.id == self.overview.more:
-                return "more"
-            if node.id in self.overview.collapsed:
-                return "collapsed"
-        return node.kind if node.kind in KIND_NAMES else "node"
-
-    def kind_name(self, node: GraphNode) -> str:
-        """The kind as a reader sees it: the library class, and what a box of an overview holds."""
-        if self.overview is not None and node.id in self.overview.collapsed:
-            kind = self.overview.full[node.id].kind
-            held = self.overview.collapsed[node.id]
-            return f"{KIND_NAMES.get(kind, kind)}: {held:,} node{'s' * (held != 1)}"
-        return KIND_NAMES.get(node.kind, node.kind)
-
-    def look(self, node: GraphNode) -> _Look:
-        """How ``node`` is coloured in its state."""
-        kind = self.kind(node)
-        if kind == "collapsed" and self.overview is not None:
-            look = _KIND_LOOKS.get(self.overview.full[node.id].kind, _KIND_LOOKS["flow"])
-        else:
-            look = _MORE if kind == "more" else _KIND_LOOKS[kind]
-        state = self.states[node.id]
-        if state == "unvisited":
-            return _DIM._replace(fill=look.fill) if node.is_flow else _DIM
-        if state == "current":
-            return look._replace(stroke=_CURRENT, width=3.0)
-        if state == "failed":
-            return _FAILED._replace(fill=look.fill) if node.is_flow else _FAILED
-        return look
-
-    def outline(self, *, links_inside: bool) -> Iterator[tuple[int, str, str]]:
-        """The drawing in order, as (depth, what, id): "open"/"close" a cluster, a "node", a
-        marker ("start", "empty", "end") and "link" (its index in :attr:`links`), either at the
-        end or, with ``links_inside``, at the end of the cluster they belong to.
-        """
-        by_parent: dict[str | None, list[int]] = {}
-        for index, link in enumerate(self.links):
-            by_parent.setdefault(link.parent if links_inside else None, []).append(index)
-
-        def cluster(parent: str | None, depth: int) -> Iterator[tuple[int, str, str]]:
-            markers = self.markers.get(parent, ())
-            yield from ((depth, role, m) for m, role in markers if role != "end")
-            for node in self.graph.children(parent):
-                if node.is_flow:
-                    yield depth, "open", node.id
-                    yield from cluster(node.id, depth + 1)
-                    yield depth, "close", node.id
-                else:
-                    yield depth, "node", node.id
-            yield from ((depth, role, m) for m, role in markers if role == "end")
-            if links_inside or parent is None:
-                yield from ((depth, "link", str(i)) for i in by_parent.get(parent, ()))
-
-        return cluster(None, 0)
-
-
-def _scene(flow_or_graph: BaseNode | Graph, overlay: Overlay | None) -> _Scene:
-    graph = flow_or_graph if isinstance(flow_or_graph, Graph) else build_graph(flow_or_graph)
-    scene = _Scene(graph, overlay, graph if isinstance(graph, Overview) else None)
-    taken: Counter[EdgeKey] = Counter(overlay.edges if overlay else {})
-    exits: Counter[str] = Counter()  # node id -> times a flow ended after it
-    entered: Counter[str] = Counter()  # node id -> times reached by an edge
-    for (source, _action, target), n in taken.items():
-        if target is None:
-            exits[source] += n
-        else:
-            entered[target] += n
-
-    def count(n: int) -> int | None:
-        return n if overlay is not None else None
-
-    for node in graph.nodes:
-        scene.labels[node.id] = _label(node, overlay)
-        if scene.kind(node) == "collapsed":
-            scene.labels[node.id] += f" ({scene.kind_name(node)})"
-        scene.states[node.id] = _state(node.id, overlay)
-        if node.is_flow and node.start is None:
-            scene.add_marker(f"{node.id}__empty", "empty", node.id)
-        elif node.is_flow and node.start is not None:
-            marker = f"{node.id}__start"
-            scene.add_marker(marker, "start", node.id)
-            # the start node's visits that no edge explains: a batch flow starts it per item
-            visits = overlay.visits.get(node.start, 0) if overlay else 0
-            started = max(0, visits - entered[node.start])
-            dom_id = safe_dom_id(f"edge__{marker}__{node.start}")
-            link = _Link(marker, node.start, "", node.id, count(started), "start", dom_id)
-            scene.links.append(link)
-    for edge in graph.edges:
-        action = "" if edge.action == "default" else edge.action
-        times = count(taken[edge.source, edge.action, edge.target])
-        target = edge.target
-        if target is None:
-            target = f"{edge.source}__end"
-            scene.add_marker(target, "end", edge.parent)
-        dom_id = safe_dom_id(edge.dom_id or f"edge__{edge.source}__{target}__{len(scene.links)}")
-        link = _Link(edge.source, target, action, edge.parent, times, "edge", dom_id)
-        scene.links.append(link)
-    for node in graph.nodes:
-        if node.ends_flow:
-            marker = f"{node.id}__end"
-            scene.add_marker(marker, "end", node.parent)
-            times = count(exits[node.id])
-            dom_id = safe_dom_id(f"edge__{node.id}__{marker}")
-            link = _Link(node.id, marker, "", node.parent, times, "exit", dom_id)
-            scene.links.append(link)
-    return scene
-
-
-def _label(node: GraphNode, overlay: Overlay | None) -> str:
-    label = _clean(node.label)
-    progress = overlay.items.get(node.id) if overlay else None
-    if progress is None:
-        return label
-    done, total = progress
-    return f"{label} [{done}/{'?' if total is None else total}]"
-
-
-def _state(node_id: str, overlay: Overlay | None) -> str:
-    if overlay is None:
-        return "plain"
-    if overlay.failed == node_id:
-        return "failed"
-    if overlay.current == node_id:
-        return "current"
-    return "visited" if overlay.visits.get(node_id) else "unvisited"
-
-
-def _link_label(link: _Link) -> str:
-    label = _clean(link.label)
-    if not link.taken:
-        return label
-    return f"{label} ×{link.taken}" if label else f"×{link.taken}"
-
-
-def _link_look(link: _Link) -> _Look:
-    if link.taken:
-        return _Look("none", _CURRENT, _CURRENT, 2.0)
-    if link.taken is not None:
-        return _DIM
-    return _MARKER if link.role == "start" else _EDGE
-
-
-def _clean(text: str) -> str:
-    """``text`` with line breaks as ``\\n``, other control characters as spaces and unpaired
-    surrogates (which no file or pipe can encode) as U+FFFD.
-    """
-    if text.isprintable():
-        return text
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(
-        " " if c < " " and c != "\n" else "\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text
-    )
-
-
-# -- DOT -------------------------------------------------------------------------------------
-
-_DOT_SHAPES: Final[dict[str, tuple[str, str]]] = {  # kind -> (shape, style)
-    "node": ("box", "rounded,filled"),
-    "batch": ("box3d", "filled"),
-    "async": ("box", "rounded,filled,dashed"),
-    "async_batch": ("box3d", "filled,dashed"),
-    "parallel": ("component", "filled,dashed"),
-    "collapsed": ("folder", "filled"),
-    "more": ("note", "filled,dashed"),
-}
-#: Flows that run their graph once per run; the others (batch flows) get a dashed outline.
-_ONCE_FLOWS: Final = frozenset({"flow", "async_flow"})
-_DOT_MARKERS: Final[dict[str, str]] = {
-    "start": 'label="", shape=circle, width=0.16, height=0.16',
-    "end": 'label="", shape=doublecircle, width=0.12, height=0.12',
-}
-_DOT_HEADER: Final = (
-    '  graph [compound=true, bgcolor="transparent", fontname="Helvetica", fontsize=12, '
-    'labeljust="l", nodesep=0.35, ranksep=0.45];\n'
-    f'  node [fontname="Helvetica", fontsize=11, fontcolor="{_EDGE.text}", height=0.35, '
-    'margin="0.15,0.06"];\n'
-    f'  edge [fontname="Helvetica", fontsize=10, color="{_EDGE.stroke}", '
-    f'fontcolor="{_EDGE.text}", arrowsize=0.7];'
-)
-
-
-def _dot_str(text: str) -> str:
-    """``text`` as a DOT quoted string (also safe for DOT keywords such as ``node``)."""
-    escaped = _clean(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
-
-
-def _dot_colours(look: _Look, sep: str = ", ") -> str:
-    """The colour attributes of ``look``: ``sep`` is ``", "`` in a list, ``"; "`` in a graph."""
-    colours = f'fillcolor="{look.fill}"', f'color="{look.stroke}"', f'fontcolor="{look.text}"'
-    return sep.join((*colours, f"penwidth={look.width:g}"))
-
-
-def to_dot(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) -> str:
-    """The graph as Graphviz DOT: flows as clusters, edges labelled with their actions.
-
-    With ``overlay``, visited nodes are filled and the others dimmed, taken edges show their
-    counts (``search ×3``), the current node has a thick outline and the failed one is red.
-    """
-    scene = _scene(flow_or_graph, overlay)
-    graph = scene.graph
-    lines = [f"digraph {_dot_str(graph.root.label)} {{", _DOT_HEADER]
-    if scene.overview is not None:
-        lines.append(f'  label={_dot_str(scene.overview.note)}; labelloc="t";')
-    for depth, what, ident in scene.outline(links_inside=False):
-        indent = "  " * (depth + 1)
-        if what == "open":
-            node = graph[ident]
-            style = "rounded,filled" if node.kind in _ONCE_FLOWS else "rounded,filled,dashed"
-            lines.append(f"{indent}subgraph {_dot_str('cluster_' + ident)} {{")
-            lines.append(f"{indent}  id={_dot_str(node.dom_id)};")
-            lines.append(f"{indent}  label={_dot_str(scene.cluster_label(node))};")
-            lines.append(f'{indent}  style="{style}"; {_dot_colours(scene.look(node), "; ")};')
-        elif what == "close":
-            lines.append(f"{indent}}}")
-        elif what == "node":
-            node = graph[ident]
-            shape, style = _DOT_SHAPES[scene.kind(node)]
-            attrs = f'id={_dot_str(node.dom_id)}, shape={shape}, style="{style}", '
-            attrs += _dot_colours(scene.look(node))
-            lines.append(
-                f"{indent}{_dot_str(ident)} [label={_dot_str(scene.labels[ident])}, {attrs}];"
-            )
-        elif what == "empty":
-            attrs = f"id={_dot_str(safe_dom_id('marker__' + ident))}, "
-            attrs += 'label="(no start node)", shape=plaintext'
-            lines.append(f"{indent}{_dot_str(ident)} [{attrs}];")
-        elif what == "link":
-            lines.append(f"{indent}{_dot_edge(scene, scene.links[int(ident)])}")
-        else:
-            attrs = f"id={_dot_str(safe_dom_id('marker__' + ident))}, {_DOT_MARKERS[what]}, "
-            attrs += "fixedsize=true, style=filled, "
-            attrs += _dot_colours(_MARKER)
-            lines.append(f"{indent}{_dot_str(ident)} [{attrs}];")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
-def _dot_edge(scene: _Scene, link: _Link) -> str:
-    attrs = [f"id={_dot_str(link.dom_id)}"]
-    label = _link_label(link)
-    if label:
-        attrs.append(f"label={_dot_str(label)}")
-    tail, head = link.source, link.target
-    if _is_cluster(scene, tail):
-        tail = _anchor(scene, tail, leaving=True)
-        if not _inside(scene, link.target, link.source):
-            attrs.append(f"ltail={_dot_str('cluster_' + link.source)}")
-    if _is_cluster(scene, head):
-        head = _anchor(scene, head, leaving=False)
-        if not _inside(scene, link.source, link.target):
-            attrs.append(f"lhead={_dot_str('cluster_' + link.target)}")
-    if link.role == "exit":
-        attrs.append("style=dashed")
-    look = _link_look(link)
-    if look != _EDGE:
-        attrs.append(f'color="{look.stroke}", fontcolor="{look.text}", penwidth={look.width:g}')
-    return f"{_dot_str(tail)} -> {_dot_str(head)} [{', '.join(attrs)}];"
-
-
-def _is_cluster(scene: _Scene, node_id: str) -> bool:
-    return node_id in scene.graph and scene.graph[node_id].is_flow
-
-
-def _anchor(scene: _Scene, flow_id: str, *, leaving: bool) -> str:
-    """A node inside the cluster ``flow_id`` for an edge to end at (its start node, at any
-    depth) or, for an edge ``leaving`` it, to start from (where the flow ends, if it can).
-    """
-    markers = scene.markers.get(flow_id, [])
-    if leaving:
-        ends = [marker for marker, role in markers if role == "end"]
-        if ends:
-            return ends[-1]
-    graph = scene.graph
-    node = graph[flow_id]
-    seen = set()
-    while node.is_flow and node.start is not None and node.id not in seen:
-        seen.add(node.id)
-        node = graph[node.start]
-    if not node.is_flow and _inside(scene, node.id, flow_id):
-        return node.id
-    return markers[0][0]  # the start marker, or the placeholder of a flow with no start
-
-
-def _inside(scene: _Scene, node_id: str, cluster: str) -> bool:
-    """Whether ``node_id`` (a node or a marker) is drawn inside the cluster ``cluster``."""
-    graph = scene.graph
-    current = node_id if node_id in graph else scene.marker_parents[node_id]
-    while current is not None:
-        if current == cluster:
-            return True
-        current = graph[current].parent
-    return False
-
-
-# -- Mermaid ---------------------------------------------------------------------------------
-
-_MERMAID_SHAPES: Final[dict[str, tuple[str, str]]] = {
-    "node": ("[", "]"),
-    "batch": ("[[", "]]"),
-    "async": ("([", "])"),
-    "async_batch": ("{{", "}}"),
-    "parallel": ("[/", "/]"),
-    "start": ("((", "))"),
-    "end": ("(((", ")))"),
-    "empty": ("[", "]"),
-    "collapsed": ("[(", ")]"),
-    "more": (">", "]"),
-}
-_MERMAID_ESCAPES: Final = {
-    "#": "#35;",
-    '"': "#quot;",
-    "<": "#lt;",
-    ">": "#gt;",
-    "&": "#amp;",
-    "`": "#96;",
-    # Mermaid reads ``%%{...}%%`` as a directive wherever it is, even inside a quoted label.
-    "%": "#37;",
-    "\n": "<br>",
-}
-_MERMAID_ID: Final = re.compile(r"[a-z][a-z0-9_]*")
-
-
-def _mermaid_str(text: str) -> str:
-    """``text`` as a quoted Mermaid label."""
-    return '"' + "".join(_MERMAID_ESCAPES.get(c, c) for c in _clean(text)) + '"'
-
-
-def _mermaid_id(ident: str) -> str:
-    """``ident`` as a Mermaid node id: itself when it is a plain identifier that is no keyword
-    (as :func:`build_graph` makes them), else a slug of it with a hash of the whole, so that an
-    id from a file can never add statements.
-    """
-    if _MERMAID_ID.fullmatch(ident) and ident not in _RESERVED_IDS:
-        return ident
-    return f"{_slug(ident) or 'n'}_{_digest(ident)}"
-
-
-def _mermaid_style(look: _Look) -> str:
-    return f"fill:{look.fill},stroke:{look.stroke},color:{look.text},stroke-width:{look.width:g}px"
-
-
-def to_mermaid(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) -> str:
-    """The graph as a Mermaid ``flowchart``: flows as subgraphs, edges labelled with actions.
-
-    Node shapes and ``classDef`` styles follow the kind; with ``overlay``, classes mark nodes as
-    visited, unvisited, current or failed and taken edges show their counts.
-    """
-    scene = _scene(flow_or_graph, overlay)
-    graph = scene.graph
-    lines = ["flowchart TD"]
-    classes: dict[str, list[str]] = {}  # class name -> its members, in order
-    if scene.overview is not None:  # a node of its own: flowcharts have no title
-        lines.append(f"  {_MERMAID_NOTE}[{_mermaid_str(scene.overview.note)}]")
-        classes["note"] = [_MERMAID_NOTE]
-    styles: list[str] = []
-    link_styles: dict[_Look, list[str]] = {}
-    for depth, what, ident in scene.outline(links_inside=False):
-        indent = "  " * (depth + 1)
-        name = _mermaid_id(ident)
-        if what == "open":
-            node = graph[ident]
-            lines.append(f"{indent}subgraph {name}[{_mermaid_str(scene.cluster_label(node))}]")
-            styles.append(f"  style {name} {_mermaid_style(scene.look(node))}")
-        elif what == "close":
-            lines.append(f"{indent}end")
-        elif what == "link":
-            link = scene.links[int(ident)]
-            arrow = "-.->" if link.role == "exit" else "-->"
-            label = _link_label(link)
-            text = f"|{_mermaid_str(label)}|" if label else ""
-            source, target = _mermaid_id(link.source), _mermaid_id(link.target)
-            lines.append(f"{indent}{source} {arrow}{text} {target}")
-            look = _link_look(link)
-            if look != _EDGE:
-                link_styles.setdefault(look, []).append(ident)
-        elif what == "node":
-            node = graph[ident]
-            kind = scene.kind(node)
-            opening, closing = _MERMAID_SHAPES[kind]
-            lines.append(f"{indent}{name}{opening}{_mermaid_str(scene.labels[ident])}{closing}")
-            classes.setdefault(f"k_{kind}", []).append(name)
-            if scene.states[ident] != "plain":
-                classes.setdefault(f"s_{scene.states[ident]}", []).append(name)
-        else:
-            opening, closing = _MERMAID_SHAPES[what]
-            label = "(no start node)" if what == "empty" else " "
-            lines.append(f"{indent}{name}{opening}{_mermaid_str(label)}{closing}")
-            classes.setdefault("marker" if what != "empty" else "empty", []).append(name)
-    # kinds first, then states: a later classDef wins where both set a property
-    for name in sorted(classes, key=lambda name: (name[:2] == "s_", name)):
-        lines.append(f"  classDef {name} {_MERMAID_CLASSES[name]}")
-        lines.append(f"  class {','.join(classes[name])} {name}")
-    lines.extend(styles)
-    for look, indices in link_styles.items():
-        colours = f"stroke:{look.stroke},stroke-width:{look.width:g}px,color:{look.text}"
-        lines.append(f"  linkStyle {','.join(indices)} {colours}")
-    return "\n".join(lines) + "\n"
-
-
-_MERMAID_CLASSES: Final[dict[str, str]] = {
-    **{
-        f"k_{kind}": _mermaid_style(look)
-        for kind, look in _KIND_LOOKS.items()
-        if kind in _DOT_SHAPES
-    },
-    "s_visited": "stroke-width:2px",
-    "s_unvisited": _mermaid_style(_DIM),
-    "s_current": f"stroke:{_CURRENT},stroke-width:3px",
-    "s_failed": _mermaid_style(_FAILED),
-    "k_collapsed": _mermaid_style(_KIND_LOOKS["flow"]),
-    "k_more": _mermaid_style(_MORE),
-    "marker": _mermaid_style(_MARKER),
-    "empty": f"fill:none,stroke:none,color:{_DIM.text}",
-    "note": f"fill:none,stroke:none,color:{_MORE.text}",
-}
-#: The id of an overview's note (node ids never hold ``__``; marker ids end with a role).
-_MERMAID_NOTE: Final = "pf__note"
-
-
-# -- plain text ------------------------------------------------------------------------------
-
-
-def to_text(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) -> str:
-    """The graph as an indented outline for terminals: each flow's nodes, then its edges.
-
-    With ``overlay``, each node shows how often it ran and each taken edge its count.
-    """
-    scene = _scene(flow_or_graph, overlay)
-    lines = []
-    for depth, what, ident in scene.outline(links_inside=True):
-        indent = "  " * depth
-        if what in ("open", "node"):
-            lines.append(indent + _text_node(scene, scene.graph[ident]))
-        elif what == "empty":
-            lines.append(indent + "(no start node)")
-        elif what == "link":
-            link = scene.links[int(ident)]
-            label = _link_label(link).replace("\n", " ")
-            arrow = f"--{label}-->" if label else "-->"
-            lines.append(f"{indent}{scene.name(link.source)} {arrow} {scene.name(link.target)}")
-    return "\n".join(lines) + "\n"
-
-
-def _text_node(scene: _Scene, node: GraphNode) -> str:
-    kind = scene.kind(node)
-    text = scene.name(node.id)
-    if kind not in ("collapsed", "more"):  # their labels say what they are
-        text += f" ({scene.kind_name(node)})"
-    if scene.overlay is None:
-        return text
-    visits = scene.overlay.visits.get(node.id, 0)
-    notes = [f"ran ×{visits}" if visits else "not run"]
-    state = scene.states[node.id]
-    if state in ("current", "failed"):
-        notes.append(state)
-    return f"{text}  [{', '.join(notes)}]"
-
-
-# -- notebooks -------------------------------------------------------------------------------
-
-
-def mimebundle(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) -> dict[str, str]:
-    """What a notebook shows for a flow: SVG (when Graphviz's ``dot`` runs) or else Mermaid,
-    and always the plain-text outline. ``Flow._repr_mimebundle_`` returns this.
-
-    The picture is of :func:`what_to_draw` (an overview for a large graph); the text has it all.
-    """
-    graph = flow_or_graph if isinstance(flow_or_graph, Graph) else build_graph(flow_or_graph)
-    drawn = what_to_draw(graph)
-    shown = overlay_for(drawn, overlay)
-    bundle: dict[str, str] = {}
-    svg = render_svg(to_dot(drawn, shown))
-    if svg is not None:
-        bundle["image/svg+xml"] = svg
-    else:
-        bundle["text/vnd.mermaid"] = to_mermaid(drawn, shown)
-    bundle["text/plain"] = to_text(graph, overlay)
-    return bundle
-
-
-#: Seconds ``dot`` may take to lay a graph out before the picture falls back on Mermaid: a
-#: safety net (what :func:`what_to_draw` keeps lays out in well under a second).
-DOT_TIMEOUT: Final = 5.0
-
-
-def render_svg(dot_text: str) -> str | None:
-    """SVG for the DOT text ``dot_text`` from Graphviz's ``dot``; ``None`` when ``dot`` is not
-    on PATH, fails or takes more than :data:`DOT_TIMEOUT` seconds.
-
-    A rendering is remembered, so re-displaying the same graph runs no process; a failure is
-    not, so the next display tries again.
-    """
-    dot = shutil.which("dot")
-    if dot is None:
-        return None
-    key = (dot_text, dot)
-    with _SVG_LOCK:
-        svg = _SVGS.get(key)
-        if svg is not None:
-            _SVGS.move_to_end(key)
-            return svg
-    svg = _run_dot(dot, dot_text)
-    if svg is not None:
-        with _SVG_LOCK:
-            _SVGS[key] = svg
-            while len(_SVGS) > _SVGS_KEPT:
-                _SVGS.popitem(last=False)
-    return svg
-
-
-#: Renderings by (DOT text, ``dot`` binary), least recently used first.
-_SVGS: Final[OrderedDict[tuple[str, str], str]] = OrderedDict()
-_SVGS_KEPT: Final = 128
-_SVG_LOCK: Final = threading.Lock()
-_VERSION_COMMENT: Final = re.compile(r"<!-- Generated by graphviz.*?-->\n?", re.DOTALL)
-
-
-def _run_dot(dot: str, dot_text: str) -> str | None:
-    """SVG for ``dot_text`` from the ``dot`` binary, without its version comment; ``None`` when
-    it fails or runs out of time.
-
-    The ``graphviz`` package's ``pipe`` has no timeout, hence a process of our own. It runs in a
-    session of its own, so that on timeout a wrapper script is killed with its children (which
-    would otherwise hold the pipes open).
-    """
-    try:
-        process = subprocess.Popen(
-            [dot, "-Tsvg"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-    except OSError:
-        return None
-    with process:
-        try:
-            output, _ = process.communicate(
-                dot_text.encode("utf-8", "replace"), timeout=DOT_TIMEOUT
-            )
-        except subprocess.TimeoutExpired:
-            _kill(process)
-            return None
-    if process.returncode != 0:
-        return None
-    return _VERSION_COMMENT.sub("", output.decode("utf-8", "replace"), count=1)
-
-
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    """Kill ``process`` and its session (just the process where sessions do not exist)."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (AttributeError, OSError):  # no killpg (Windows), or the group is gone
-        process.kill()
-    process.communicate()

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from pocketflow import BaseNode
-from pocketflow.graph import Graph, Overlay, build_graph, mimebundle, to_text
+from pocketflow.display import mimebundle
+from pocketflow.graph import Graph, Overlay, build_graph
+from pocketflow.text import to_text
 from pocketflow.trace import Trace
 
 __all__ = ["GraphPicture", "show"]

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+import pocketflow.dot
 import pocketflow.graph
 from pocketflow import (
     AsyncBatchFlow,
@@ -33,17 +34,17 @@ from pocketflow import (
     Node,
     observe,
 )
+from pocketflow.display import mimebundle
+from pocketflow.dot import to_dot
 from pocketflow.graph import (
     KIND_NAMES,
     Graph,
     Overlay,
     build_graph,
     kind_of,
-    mimebundle,
-    to_dot,
-    to_mermaid,
-    to_text,
 )
+from pocketflow.mermaid import to_mermaid
+from pocketflow.text import to_text
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -770,7 +771,9 @@ RENDER_SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
 import test_graph as t
-from pocketflow.graph import to_dot, to_mermaid, to_text
+from pocketflow.dot import to_dot
+from pocketflow.mermaid import to_mermaid
+from pocketflow.text import to_text
 for name, make in t.FLOWS.items():
     for render in (to_dot, to_mermaid, to_text):
         sys.stdout.write(render(make()))
@@ -976,13 +979,13 @@ def overlays() -> Iterator[tuple[Graph, Overlay]]:
 
 def test_mimebundle_with_graphviz(dot_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     runs = []
-    real_run = pocketflow.graph._run_dot
+    real_run = pocketflow.dot._run_dot
 
     def counting_run(*args: Any, **kwargs: Any) -> Any:
         runs.append(args)
         return real_run(*args, **kwargs)
 
-    monkeypatch.setattr(pocketflow.graph, "_run_dot", counting_run)
+    monkeypatch.setattr(pocketflow.dot, "_run_dot", counting_run)
     flow = Flow(start=Node(name="cached_once"), name="mimebundle_test")
     bundle = mimebundle(flow)
     assert set(bundle) == {"image/svg+xml", "text/plain"}
@@ -995,13 +998,13 @@ def test_mimebundle_with_graphviz(dot_path: str, monkeypatch: pytest.MonkeyPatch
 
 
 def test_mimebundle_without_graphviz(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pocketflow.graph.shutil, "which", lambda name: None)
+    monkeypatch.setattr(pocketflow.dot.shutil, "which", lambda name: None)
     flow = agent()
     assert mimebundle(flow) == {"text/vnd.mermaid": to_mermaid(flow), "text/plain": to_text(flow)}
 
 
 def test_mimebundle_when_graphviz_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pocketflow.graph.shutil, "which", lambda name: "/bin/false")
+    monkeypatch.setattr(pocketflow.dot.shutil, "which", lambda name: "/bin/false")
     bundle = mimebundle(agent())
     assert set(bundle) == {"text/vnd.mermaid", "text/plain"}
 

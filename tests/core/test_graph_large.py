@@ -22,8 +22,10 @@ from typing import Any
 
 import pytest
 
-import pocketflow.graph
+import pocketflow.dot
 from pocketflow import Flow, Node
+from pocketflow.display import mimebundle
+from pocketflow.dot import render_svg, to_dot
 from pocketflow.graph import (
     MAX_DRAWN_NODES,
     MAX_EXTRA_EDGES,
@@ -32,13 +34,10 @@ from pocketflow.graph import (
     Overlay,
     Overview,
     build_graph,
-    mimebundle,
-    render_svg,
-    to_dot,
-    to_mermaid,
-    to_text,
     what_to_draw,
 )
+from pocketflow.mermaid import to_mermaid
+from pocketflow.text import to_text
 
 
 def _graph_tests() -> ModuleType:
@@ -223,8 +222,8 @@ def test_the_picture_of_a_large_flow_never_lays_out_the_whole_graph(
         laid_out.append(dot_text)
         return "<svg></svg>"
 
-    monkeypatch.setattr(pocketflow.graph, "_run_dot", fake_dot)
-    monkeypatch.setattr(pocketflow.graph.shutil, "which", lambda name: "/fake/dot")
+    monkeypatch.setattr(pocketflow.dot, "_run_dot", fake_dot)
+    monkeypatch.setattr(pocketflow.dot.shutil, "which", lambda name: "/fake/dot")
     flow = dense_flow(nodes, seed=nodes)
     graph = build_graph(flow)
     bundle = mimebundle(flow)
@@ -289,7 +288,7 @@ def test_a_failed_layout_is_not_remembered(
 def test_a_layout_that_runs_out_of_time_is_stopped_and_not_remembered(
     dot_path: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pocketflow.graph, "DOT_TIMEOUT", 0.5)
+    monkeypatch.setattr(pocketflow.dot, "DOT_TIMEOUT", 0.5)
     # a wrapper whose child would hold the pipes open for ten minutes
     fake_dot(tmp_path, f"{shutil.which('sleep')} 600")
     monkeypatch.setenv("PATH", str(tmp_path))
@@ -304,13 +303,13 @@ def test_a_layout_that_runs_out_of_time_is_stopped_and_not_remembered(
 
 def test_a_successful_layout_is_remembered(dot_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    real = pocketflow.graph._run_dot
+    real = pocketflow.dot._run_dot
 
     def counting(dot: str, dot_text: str) -> Any:
         calls.append(dot_text)
         return real(dot, dot_text)
 
-    monkeypatch.setattr(pocketflow.graph, "_run_dot", counting)
+    monkeypatch.setattr(pocketflow.dot, "_run_dot", counting)
     flow = Flow(start=Node(name="remembered"), name="cache test")
     first = mimebundle(flow)
     assert mimebundle(flow) == first

@@ -21,17 +21,17 @@ from types import ModuleType
 import pytest
 
 from pocketflow import BaseNode, Flow, Node
+from pocketflow.display import mimebundle
+from pocketflow.dot import to_dot
 from pocketflow.graph import (
     Graph,
     GraphEdge,
     GraphNode,
     Overlay,
     build_graph,
-    mimebundle,
-    to_dot,
-    to_mermaid,
-    to_text,
 )
+from pocketflow.mermaid import to_mermaid
+from pocketflow.text import to_text
 
 
 def _graph_tests() -> ModuleType:

@@ -1,0 +1,135 @@
+"""The graph as a Mermaid ``flowchart``, which JupyterLab 4.1+ draws offline."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from .graph import _RESERVED_IDS, FLOW_KINDS, Graph, Overlay, _digest, _slug
+from .nodes import BaseNode
+from .palette import CURRENT, DIM, EDGE, FAILED, KIND_LOOKS, MARKER, MORE, Look
+from .scene import build_scene, clean, line_label, line_look
+
+__all__ = ["to_mermaid"]
+
+_MERMAID_SHAPES: Final[dict[str, tuple[str, str]]] = {
+    "node": ("[", "]"),
+    "batch": ("[[", "]]"),
+    "async": ("([", "])"),
+    "async_batch": ("{{", "}}"),
+    "parallel": ("[/", "/]"),
+    "start": ("((", "))"),
+    "end": ("(((", ")))"),
+    "empty": ("[", "]"),
+    "collapsed": ("[(", ")]"),
+    "more": (">", "]"),
+}
+_MERMAID_ESCAPES: Final = {
+    "#": "#35;",
+    '"': "#quot;",
+    "<": "#lt;",
+    ">": "#gt;",
+    "&": "#amp;",
+    "`": "#96;",
+    # Mermaid reads ``%%{...}%%`` as a directive wherever it is, even inside a quoted label.
+    "%": "#37;",
+    "\n": "<br>",
+}
+_MERMAID_ID: Final = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def _mermaid_str(text: str) -> str:
+    """``text`` as a quoted Mermaid label."""
+    return '"' + "".join(_MERMAID_ESCAPES.get(c, c) for c in clean(text)) + '"'
+
+
+def _mermaid_id(ident: str) -> str:
+    """``ident`` as a Mermaid node id: itself when it is a plain identifier that is no keyword
+    (as :func:`build_graph` makes them), else a slug of it with a hash of the whole, so that an
+    id from a file can never add statements.
+    """
+    if _MERMAID_ID.fullmatch(ident) and ident not in _RESERVED_IDS:
+        return ident
+    return f"{_slug(ident) or 'n'}_{_digest(ident)}"
+
+
+def _mermaid_style(look: Look) -> str:
+    return f"fill:{look.fill},stroke:{look.stroke},color:{look.text},stroke-width:{look.width:g}px"
+
+
+def to_mermaid(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) -> str:
+    """The graph as a Mermaid ``flowchart``: flows as subgraphs, edges labelled with actions.
+
+    Node shapes and ``classDef`` styles follow the kind; with ``overlay``, classes mark nodes as
+    visited, unvisited, current or failed and taken edges show their counts.
+    """
+    scene = build_scene(flow_or_graph, overlay)
+    graph = scene.graph
+    lines = ["flowchart TD"]
+    classes: dict[str, list[str]] = {}  # class name -> its members, in order
+    if scene.overview is not None:  # a node of its own: flowcharts have no title
+        lines.append(f"  {_MERMAID_NOTE}[{_mermaid_str(scene.overview.note)}]")
+        classes["note"] = [_MERMAID_NOTE]
+    styles: list[str] = []
+    link_styles: dict[Look, list[str]] = {}
+    for depth, what, ident in scene.outline(links_inside=False):
+        indent = "  " * (depth + 1)
+        name = _mermaid_id(ident)
+        if what == "open":
+            node = graph[ident]
+            lines.append(f"{indent}subgraph {name}[{_mermaid_str(scene.cluster_label(node))}]")
+            styles.append(f"  style {name} {_mermaid_style(scene.look(node))}")
+        elif what == "close":
+            lines.append(f"{indent}end")
+        elif what == "link":
+            link = scene.links[int(ident)]
+            arrow = "-.->" if link.role == "exit" else "-->"
+            label = line_label(link)
+            text = f"|{_mermaid_str(label)}|" if label else ""
+            source, target = _mermaid_id(link.source), _mermaid_id(link.target)
+            lines.append(f"{indent}{source} {arrow}{text} {target}")
+            look = line_look(link)
+            if look != EDGE:
+                link_styles.setdefault(look, []).append(ident)
+        elif what == "node":
+            node = graph[ident]
+            kind = scene.kind(node)
+            opening, closing = _MERMAID_SHAPES[kind]
+            lines.append(f"{indent}{name}{opening}{_mermaid_str(scene.labels[ident])}{closing}")
+            classes.setdefault(f"k_{kind}", []).append(name)
+            if scene.states[ident] != "plain":
+                classes.setdefault(f"s_{scene.states[ident]}", []).append(name)
+        else:
+            opening, closing = _MERMAID_SHAPES[what]
+            label = "(no start node)" if what == "empty" else " "
+            lines.append(f"{indent}{name}{opening}{_mermaid_str(label)}{closing}")
+            classes.setdefault("marker" if what != "empty" else "empty", []).append(name)
+    # kinds first, then states: a later classDef wins where both set a property
+    for name in sorted(classes, key=lambda name: (name[:2] == "s_", name)):
+        lines.append(f"  classDef {name} {_MERMAID_CLASSES[name]}")
+        lines.append(f"  class {','.join(classes[name])} {name}")
+    lines.extend(styles)
+    for look, indices in link_styles.items():
+        colours = f"stroke:{look.stroke},stroke-width:{look.width:g}px,color:{look.text}"
+        lines.append(f"  linkStyle {','.join(indices)} {colours}")
+    return "\n".join(lines) + "\n"
+
+
+_MERMAID_CLASSES: Final[dict[str, str]] = {
+    **{
+        f"k_{kind}": _mermaid_style(look)
+        for kind, look in KIND_LOOKS.items()
+        if kind not in FLOW_KINDS
+    },
+    "s_visited": "stroke-width:2px",
+    "s_unvisited": _mermaid_style(DIM),
+    "s_current": f"stroke:{CURRENT},stroke-width:3px",
+    "s_failed": _mermaid_style(FAILED),
+    "k_collapsed": _mermaid_style(KIND_LOOKS["flow"]),
+    "k_more": _mermaid_style(MORE),
+    "marker": _mermaid_style(MARKER),
+    "empty": f"fill:none,stroke:none,color:{DIM.text}",
+    "note": f"fill:none,stroke:none,color:{MORE.text}",
+}
+#: The id of an overview's note (node ids never hold ``__``; marker ids end with a role).
+_MERMAID_NOTE: Final = "pf__note"
