@@ -10,6 +10,8 @@ import types
 import warnings
 from typing import TYPE_CHECKING, Any, Final
 
+from .kinds import library_class
+
 if TYPE_CHECKING:
     from .nodes import BaseNode
 
@@ -29,20 +31,19 @@ class StepLimitError(RuntimeError):
         self.max_steps = max_steps
 
 
-#: The package's own name, whatever it is imported as (people vendor it under another).
-_PACKAGE: Final = __name__.rpartition(".")[0] + "."
 #: The folder of the package's files: frames from here are the library's, not the user's.
 _LIBRARY_DIR: Final = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _ASYNCIO_DIR: Final = os.path.dirname(os.path.abspath(asyncio.__file__)) + os.sep
 
 
 def label(node: BaseNode) -> str:
-    """``node`` for an error message: its library kind and its name, as ``BatchNode 'load'``."""
-    kind = next(
-        (cls.__name__ for cls in type(node).__mro__ if cls.__module__.startswith(_PACKAGE)),
-        type(node).__name__,
-    )
-    return f"{kind} '{node.name}'"
+    """``node`` for an error message: its library kind and its name, as ``BatchNode 'load'``.
+
+    The kind is the class that declares it (see :func:`~pocketflow.kinds.library_class`), so it
+    holds under any package name the library is vendored as.
+    """
+    kind = library_class(type(node)) or type(node)
+    return f"{kind.__name__} '{node.name}'"
 
 
 def warn(message: str) -> None:

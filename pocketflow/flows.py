@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from time import perf_counter_ns as now
-from typing import Any
+from typing import Any, ClassVar
 
 from . import runners
+from .display import mimebundle
 from .errors import StepLimitError, describe, label, warn
 from .events import ITEM, TRANSITION, Run, Scope, new_scope
 from .nodes import AsyncNode, BaseNode, check_concurrency
@@ -44,6 +45,7 @@ class Flow(BaseNode):
     ('done', 3)
     """
 
+    kind: ClassVar[str] = "flow"
     #: The step budgets of the enclosing flows' runs, set on the per-run copy of a sub-flow.
     _budgets: tuple[_StepBudget, ...] = ()
 
@@ -107,8 +109,6 @@ class Flow(BaseNode):
         """In a notebook, a flow shows its graph: SVG when Graphviz's ``dot`` is installed,
         else Mermaid (JupyterLab draws it), and always a plain-text outline.
         """
-        from .display import mimebundle  # the graph model imports this module
-
         return mimebundle(self)
 
     @awaits
@@ -181,6 +181,7 @@ class BatchFlow(Flow):
     order, with the flow's params updated by that dict. Returns ``None`` by default.
     """
 
+    kind = "batch_flow"
     _prep_or_empty = True
 
     @awaits
@@ -208,6 +209,8 @@ class AsyncFlow(Flow, AsyncNode):
     Run it with ``await flow.run_async(shared)``; ``prep_async``/``post_async`` are its hooks.
     """
 
+    kind = "async_flow"
+
     async def post_async(self, shared: Any, prep_res: Any, exec_res: Any) -> Any:
         """Return the last node's action (``exec_res``)."""
         return exec_res
@@ -216,6 +219,8 @@ class AsyncFlow(Flow, AsyncNode):
 class AsyncBatchFlow(AsyncFlow, BatchFlow):
     """An async batch flow: the graph runs once per param dict, one run after another."""
 
+    kind = "async_batch_flow"
+
 
 class AsyncParallelBatchFlow(AsyncFlow, BatchFlow):
     """An async batch flow whose runs, one per param dict, go concurrently.
@@ -223,6 +228,8 @@ class AsyncParallelBatchFlow(AsyncFlow, BatchFlow):
     ``max_concurrency`` caps how many run at once (default: all). When one run fails, the others
     are cancelled and awaited before the exception propagates.
     """
+
+    kind = "parallel_flow"
 
     def __init__(
         self,

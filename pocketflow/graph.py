@@ -40,8 +40,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Final, overload
 
 from .events import Event
-from .flows import AsyncBatchFlow, AsyncFlow, AsyncParallelBatchFlow, BatchFlow, Flow
-from .nodes import AsyncBatchNode, AsyncNode, AsyncParallelBatchNode, BaseNode, BatchNode
+from .kinds import FLOW_KINDS, KIND_NAMES, kind_of
+from .nodes import BaseNode
 
 __all__ = [
     "FLOW_KINDS",
@@ -85,46 +85,11 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(f"{__package__}.{module}"), name)
 
 
-#: The library class that each kind stands for, most specific class first.
-_KIND_CLASSES: Final[tuple[tuple[type[BaseNode], str], ...]] = (
-    (AsyncParallelBatchFlow, "parallel_flow"),
-    (AsyncBatchFlow, "async_batch_flow"),
-    (AsyncFlow, "async_flow"),
-    (BatchFlow, "batch_flow"),
-    (Flow, "flow"),
-    (AsyncParallelBatchNode, "parallel"),
-    (AsyncBatchNode, "async_batch"),
-    (AsyncNode, "async"),
-    (BatchNode, "batch"),
-)
-
-#: Each kind's name in drawings: the library class it stands for.
-KIND_NAMES: Final[dict[str, str]] = {
-    "node": "Node",
-    "batch": "BatchNode",
-    "async": "AsyncNode",
-    "async_batch": "AsyncBatchNode",
-    "parallel": "AsyncParallelBatchNode",
-    "flow": "Flow",
-    "batch_flow": "BatchFlow",
-    "async_flow": "AsyncFlow",
-    "async_batch_flow": "AsyncBatchFlow",
-    "parallel_flow": "AsyncParallelBatchFlow",
-}
-
-#: The kinds that are flows, drawn as clusters.
-FLOW_KINDS: Final = frozenset(kind for kind in KIND_NAMES if kind.endswith("flow"))
-
 #: Words Mermaid cannot take as a node id; a name that slugs to one gets its kind appended.
 _RESERVED_IDS: Final = frozenset(
     {"call", "class", "click", "default", "end", "flowchart", "graph", "href", "interpolate"}
     | {"style", "subgraph"}
 )
-
-
-def kind_of(node: BaseNode) -> str:
-    """The kind of ``node`` (a key of :data:`KIND_NAMES`), from the library class it extends."""
-    return next((kind for cls, kind in _KIND_CLASSES if isinstance(node, cls)), "node")
 
 
 # -- the model -----------------------------------------------------------------------------
@@ -244,14 +209,13 @@ class _Walk:
         self.taken: set[str] = set()
         self.edges: list[GraphEdge] = []
         self.dom_ids: set[str] = set()
-        self.add(root, None)
-        if isinstance(root, Flow):
+        if self.add(root, None) in FLOW_KINDS:
             self.walk_flow(root, self.ids[id(root)])
 
-    def add(self, node: BaseNode, parent: str | None) -> bool:
-        """Give ``node`` an id; ``False`` when it already has one."""
+    def add(self, node: BaseNode, parent: str | None) -> str | None:
+        """Give ``node`` an id and return its kind; ``None`` when it already has one."""
         if id(node) in self.ids:
-            return False
+            return None
         kind = kind_of(node)
         base = _slug(node.name) or kind
         if base in _RESERVED_IDS:
@@ -259,23 +223,25 @@ class _Walk:
         node_id = _unique(base, self.taken, "_")
         self.ids[id(node)] = node_id
         self.order.append((node, kind, parent))
-        return True
+        return kind
 
-    def walk_flow(self, flow: Flow, flow_id: str) -> None:
-        start = flow.start_node
+    def walk_flow(self, flow: BaseNode, flow_id: str) -> None:
+        start = _start_of(flow)
         if start is None:
             return
-        queue: deque[BaseNode] = deque()
-        if self.add(start, flow_id):
-            queue.append(start)
+        queue: deque[tuple[BaseNode, str]] = deque()
+        kind = self.add(start, flow_id)
+        if kind is not None:
+            queue.append((start, kind))
         while queue:
-            node = queue.popleft()
+            node, kind = queue.popleft()
             node_id = self.ids[id(node)]
-            if isinstance(node, Flow):
+            if kind in FLOW_KINDS:
                 self.walk_flow(node, node_id)
             for action, target in node.successors.items():
-                if target is not None and self.add(target, flow_id):
-                    queue.append(target)
+                target_kind = None if target is None else self.add(target, flow_id)
+                if target is not None and target_kind is not None:
+                    queue.append((target, target_kind))
                 target_id = None if target is None else self.ids[id(target)]
                 dom_id = self.edge_dom_id(node_id, target_id or f"{node_id}__end")
                 self.edges.append(GraphEdge(node_id, target_id, action, flow_id, dom_id))
@@ -291,8 +257,8 @@ class _Walk:
         for node, kind, parent in self.order:
             seen[node.name] += 1
             count = seen[node.name]
-            start = node.start_node if isinstance(node, Flow) else None
-            parent_start = None if parent is None else getattr(objects[parent], "start_node", None)
+            start = _start_of(node) if kind in FLOW_KINDS else None
+            parent_start = None if parent is None else _start_of(objects[parent])
             nodes.append(
                 GraphNode(
                     id=self.ids[id(node)],
@@ -307,6 +273,12 @@ class _Walk:
                 )
             )
         return Graph(nodes, self.edges)
+
+
+def _start_of(flow: BaseNode) -> BaseNode | None:
+    """The start node of a flow (``None`` for a flow without one, or for any other node)."""
+    start: BaseNode | None = getattr(flow, "start_node", None)
+    return start
 
 
 def _unique(base: str, taken: set[str], sep: str) -> str:

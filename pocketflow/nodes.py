@@ -82,6 +82,8 @@ class BaseNode:
     'Hello, Ada!'
     """
 
+    #: What kind of node this is, in graphs and error messages (see :mod:`pocketflow.kinds`).
+    kind: ClassVar[str] = "node"
     #: Whether the hooks are coroutines (``prep_async`` ...) that a run must await.
     _is_async: ClassVar[bool] = False
     #: Whether ``post`` receives ``prep(...) or []`` rather than what ``prep`` returned.
@@ -297,6 +299,7 @@ class Node(BaseNode):
     it re-raises.
     """
 
+    kind = "node"
     #: Whether a retry runs on a copy of the node, so that concurrent items (which share the node
     #: while on their first try, when ``cur_retry`` is 0 for all) each count their own retries.
     _retries_on_copy: ClassVar[bool] = False
@@ -380,6 +383,8 @@ class BatchNode(Node):
     and ``post`` receives the results in input order. ``None`` from ``prep`` means no items.
     """
 
+    kind = "batch"
+
     @awaits
     def _exec_steps(
         self,
@@ -424,6 +429,7 @@ class AsyncNode(Node):
     ``exec_fallback_async``. Run it with ``await node.run_async(shared)`` or in an ``AsyncFlow``.
     """
 
+    kind = "async"
     _is_async = True
 
     async def prep_async(self, shared: Any) -> Any:
@@ -463,6 +469,8 @@ class AsyncNode(Node):
 class AsyncBatchNode(AsyncNode, BatchNode):
     """An async batch node: items are awaited one after another, in order."""
 
+    kind = "async_batch"
+
 
 class AsyncParallelBatchNode(AsyncNode, BatchNode):
     """An async batch node whose items run concurrently; results come back in input order.
@@ -473,6 +481,7 @@ class AsyncParallelBatchNode(AsyncNode, BatchNode):
     cancelled and awaited before the exception propagates.
     """
 
+    kind = "parallel"
     _retries_on_copy = True
 
     def __init__(
