@@ -19,7 +19,19 @@ from typing import Final
 from .graph import Graph, Overlay, safe_dom_id
 from .nodes import BaseNode
 from .palette import EDGE, MARKER, Look
-from .scene import Line, Scene, build_scene, clean, line_label, line_look
+from .scene import (
+    CloseCluster,
+    DrawNode,
+    Line,
+    Link,
+    Marker,
+    OpenCluster,
+    Scene,
+    build_scene,
+    clean,
+    line_label,
+    line_look,
+)
 
 __all__ = ["DOT_TIMEOUT", "render_svg", "to_dot"]
 
@@ -71,36 +83,34 @@ def to_dot(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) -> s
     lines = [f"digraph {_dot_str(graph.root.label)} {{", _DOT_HEADER]
     if scene.overview is not None:
         lines.append(f'  label={_dot_str(scene.overview.note)}; labelloc="t";')
-    for depth, what, ident in scene.outline(links_inside=False):
-        indent = "  " * (depth + 1)
-        if what == "open":
-            node = graph[ident]
-            style = "rounded,filled" if node.kind in _ONCE_FLOWS else "rounded,filled,dashed"
-            lines.append(f"{indent}subgraph {_dot_str('cluster_' + ident)} {{")
-            lines.append(f"{indent}  id={_dot_str(node.dom_id)};")
-            lines.append(f"{indent}  label={_dot_str(scene.cluster_label(node))};")
-            lines.append(f'{indent}  style="{style}"; {_dot_colours(scene.look(node), "; ")};')
-        elif what == "close":
-            lines.append(f"{indent}}}")
-        elif what == "node":
-            node = graph[ident]
-            shape, style = _DOT_SHAPES[scene.kind(node)]
-            attrs = f'id={_dot_str(node.dom_id)}, shape={shape}, style="{style}", '
-            attrs += _dot_colours(scene.look(node))
-            lines.append(
-                f"{indent}{_dot_str(ident)} [label={_dot_str(scene.labels[ident])}, {attrs}];"
-            )
-        elif what == "empty":
-            attrs = f"id={_dot_str(safe_dom_id('marker__' + ident))}, "
-            attrs += 'label="(no start node)", shape=plaintext'
-            lines.append(f"{indent}{_dot_str(ident)} [{attrs}];")
-        elif what == "link":
-            lines.append(f"{indent}{_dot_edge(scene, scene.links[int(ident)])}")
-        else:
-            attrs = f"id={_dot_str(safe_dom_id('marker__' + ident))}, {_DOT_MARKERS[what]}, "
-            attrs += "fixedsize=true, style=filled, "
-            attrs += _dot_colours(MARKER)
-            lines.append(f"{indent}{_dot_str(ident)} [{attrs}];")
+    for item in scene.outline(links_inside=False):
+        indent = "  " * (item.depth + 1)
+        match item:
+            case OpenCluster(node=node):
+                style = "rounded,filled" if node.kind in _ONCE_FLOWS else "rounded,filled,dashed"
+                lines.append(f"{indent}subgraph {_dot_str('cluster_' + node.id)} {{")
+                lines.append(f"{indent}  id={_dot_str(node.dom_id)};")
+                lines.append(f"{indent}  label={_dot_str(scene.cluster_label(node))};")
+                lines.append(f'{indent}  style="{style}"; {_dot_colours(scene.look(node), "; ")};')
+            case CloseCluster():
+                lines.append(f"{indent}}}")
+            case DrawNode(node=node):
+                shape, style = _DOT_SHAPES[scene.kind(node)]
+                attrs = f'id={_dot_str(node.dom_id)}, shape={shape}, style="{style}", '
+                attrs += _dot_colours(scene.look(node))
+                label = _dot_str(scene.labels[node.id])
+                lines.append(f"{indent}{_dot_str(node.id)} [label={label}, {attrs}];")
+            case Marker(id=marker, role="empty"):
+                attrs = f"id={_dot_str(safe_dom_id('marker__' + marker))}, "
+                attrs += 'label="(no start node)", shape=plaintext'
+                lines.append(f"{indent}{_dot_str(marker)} [{attrs}];")
+            case Marker(id=marker, role=role):
+                attrs = f"id={_dot_str(safe_dom_id('marker__' + marker))}, {_DOT_MARKERS[role]}, "
+                attrs += "fixedsize=true, style=filled, "
+                attrs += _dot_colours(MARKER)
+                lines.append(f"{indent}{_dot_str(marker)} [{attrs}];")
+            case Link(line=line):
+                lines.append(f"{indent}{_dot_edge(scene, line)}")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -8,7 +8,17 @@ from typing import Final
 from .graph import _RESERVED_IDS, FLOW_KINDS, Graph, Overlay, _digest, _slug
 from .nodes import BaseNode
 from .palette import CURRENT, DIM, EDGE, FAILED, KIND_LOOKS, MARKER, MORE, Look
-from .scene import build_scene, clean, line_label, line_look
+from .scene import (
+    CloseCluster,
+    DrawNode,
+    Link,
+    Marker,
+    OpenCluster,
+    build_scene,
+    clean,
+    line_label,
+    line_look,
+)
 
 __all__ = ["to_mermaid"]
 
@@ -64,46 +74,45 @@ def to_mermaid(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) 
     visited, unvisited, current or failed and taken edges show their counts.
     """
     scene = build_scene(flow_or_graph, overlay)
-    graph = scene.graph
     lines = ["flowchart TD"]
     classes: dict[str, list[str]] = {}  # class name -> its members, in order
     if scene.overview is not None:  # a node of its own: flowcharts have no title
         lines.append(f"  {_MERMAID_NOTE}[{_mermaid_str(scene.overview.note)}]")
         classes["note"] = [_MERMAID_NOTE]
     styles: list[str] = []
-    link_styles: dict[Look, list[str]] = {}
-    for depth, what, ident in scene.outline(links_inside=False):
-        indent = "  " * (depth + 1)
-        name = _mermaid_id(ident)
-        if what == "open":
-            node = graph[ident]
-            lines.append(f"{indent}subgraph {name}[{_mermaid_str(scene.cluster_label(node))}]")
-            styles.append(f"  style {name} {_mermaid_style(scene.look(node))}")
-        elif what == "close":
-            lines.append(f"{indent}end")
-        elif what == "link":
-            link = scene.links[int(ident)]
-            arrow = "-.->" if link.role == "exit" else "-->"
-            label = line_label(link)
-            text = f"|{_mermaid_str(label)}|" if label else ""
-            source, target = _mermaid_id(link.source), _mermaid_id(link.target)
-            lines.append(f"{indent}{source} {arrow}{text} {target}")
-            look = line_look(link)
-            if look != EDGE:
-                link_styles.setdefault(look, []).append(ident)
-        elif what == "node":
-            node = graph[ident]
-            kind = scene.kind(node)
-            opening, closing = _MERMAID_SHAPES[kind]
-            lines.append(f"{indent}{name}{opening}{_mermaid_str(scene.labels[ident])}{closing}")
-            classes.setdefault(f"k_{kind}", []).append(name)
-            if scene.states[ident] != "plain":
-                classes.setdefault(f"s_{scene.states[ident]}", []).append(name)
-        else:
-            opening, closing = _MERMAID_SHAPES[what]
-            label = "(no start node)" if what == "empty" else " "
-            lines.append(f"{indent}{name}{opening}{_mermaid_str(label)}{closing}")
-            classes.setdefault("marker" if what != "empty" else "empty", []).append(name)
+    link_styles: dict[Look, list[int]] = {}  # look -> the indexes of its lines
+    for item in scene.outline(links_inside=False):
+        indent = "  " * (item.depth + 1)
+        match item:
+            case OpenCluster(node=node):
+                name, label = _mermaid_id(node.id), _mermaid_str(scene.cluster_label(node))
+                lines.append(f"{indent}subgraph {name}[{label}]")
+                styles.append(f"  style {name} {_mermaid_style(scene.look(node))}")
+            case CloseCluster():
+                lines.append(f"{indent}end")
+            case DrawNode(node=node):
+                name, kind = _mermaid_id(node.id), scene.kind(node)
+                opening, closing = _MERMAID_SHAPES[kind]
+                label = _mermaid_str(scene.labels[node.id])
+                lines.append(f"{indent}{name}{opening}{label}{closing}")
+                classes.setdefault(f"k_{kind}", []).append(name)
+                if scene.states[node.id] != "plain":
+                    classes.setdefault(f"s_{scene.states[node.id]}", []).append(name)
+            case Marker(id=marker, role=role):
+                name = _mermaid_id(marker)
+                opening, closing = _MERMAID_SHAPES[role]
+                label = "(no start node)" if role == "empty" else " "
+                lines.append(f"{indent}{name}{opening}{_mermaid_str(label)}{closing}")
+                classes.setdefault("empty" if role == "empty" else "marker", []).append(name)
+            case Link(index=index, line=line):
+                arrow = "-.->" if line.role == "exit" else "-->"
+                label = line_label(line)
+                text = f"|{_mermaid_str(label)}|" if label else ""
+                source, target = _mermaid_id(line.source), _mermaid_id(line.target)
+                lines.append(f"{indent}{source} {arrow}{text} {target}")
+                look = line_look(line)
+                if look != EDGE:
+                    link_styles.setdefault(look, []).append(index)
     # kinds first, then states: a later classDef wins where both set a property
     for name in sorted(classes, key=lambda name: (name[:2] == "s_", name)):
         lines.append(f"  classDef {name} {_MERMAID_CLASSES[name]}")
@@ -111,7 +120,7 @@ def to_mermaid(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) 
     lines.extend(styles)
     for look, indices in link_styles.items():
         colours = f"stroke:{look.stroke},stroke-width:{look.width:g}px,color:{look.text}"
-        lines.append(f"  linkStyle {','.join(indices)} {colours}")
+        lines.append(f"  linkStyle {','.join(map(str, indices))} {colours}")
     return "\n".join(lines) + "\n"
 
 

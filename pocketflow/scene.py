@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Literal, NamedTuple, TypeAlias
 
 from .graph import (
     KIND_NAMES,
@@ -28,7 +28,26 @@ from .graph import (
 from .nodes import BaseNode
 from .palette import CURRENT, DIM, EDGE, FAILED, KIND_LOOKS, MARKER, MORE, Look
 
-__all__ = ["Line", "Scene", "build_scene", "clean", "line_label", "line_look"]
+__all__ = [
+    "CloseCluster",
+    "DrawNode",
+    "Line",
+    "Link",
+    "Marker",
+    "OpenCluster",
+    "OutlineItem",
+    "Scene",
+    "build_scene",
+    "clean",
+    "line_label",
+    "line_look",
+]
+
+#: A marker: where a flow starts, where it ends, or the stand-in of a flow with no start node.
+MarkerRole = Literal["start", "end", "empty"]
+#: A line: a wired successor (or a declared end), the line from a flow's start marker, or the
+#: implicit end after a node with no successors (drawn dashed).
+LineRole = Literal["edge", "start", "exit"]
 
 
 class Line(NamedTuple):
@@ -42,11 +61,59 @@ class Line(NamedTuple):
     parent: str | None
     #: How many times the run took it (``None``: no overlay).
     taken: int | None
-    #: "edge" (a wired successor, or a declared end), "start" (from a flow's start marker) or
-    #: "exit" (the implicit end after a node with no successors, drawn dashed).
-    role: str
+    #: What the line stands for.
+    role: LineRole
     #: The ``id`` of its group in the SVG.
     dom_id: str
+
+
+# -- the outline: what a renderer writes, in order --------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCluster:
+    """A flow's cluster begins: its nodes, markers and (maybe) lines follow, one level deeper."""
+
+    depth: int
+    node: GraphNode
+
+
+@dataclass(frozen=True, slots=True)
+class CloseCluster:
+    """The cluster of ``node`` ends."""
+
+    depth: int
+    node: GraphNode
+
+
+@dataclass(frozen=True, slots=True)
+class DrawNode:
+    """A node that is not a flow."""
+
+    depth: int
+    node: GraphNode
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """A marker of the flow it is drawn in. Its id holds ``__``, which node ids never do."""
+
+    depth: int
+    id: str
+    role: MarkerRole
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A line; ``index`` is its place in :attr:`Scene.lines` (and in the order drawn)."""
+
+    depth: int
+    index: int
+    line: Line
+
+
+#: One item of :meth:`Scene.outline`.
+OutlineItem: TypeAlias = OpenCluster | CloseCluster | DrawNode | Marker | Link
 
 
 @dataclass
@@ -65,14 +132,14 @@ class Scene:
     labels: dict[str, str] = field(default_factory=dict)
     #: Node id -> "plain" (no overlay), "unvisited", "visited", "current" or "failed".
     states: dict[str, str] = field(default_factory=dict)
-    #: Flow id -> its markers: (marker id, "start" | "end" | "empty"), in drawing order.
-    markers: dict[str | None, list[tuple[str, str]]] = field(default_factory=dict)
+    #: Flow id -> its markers: (marker id, role), in drawing order.
+    markers: dict[str | None, list[tuple[str, MarkerRole]]] = field(default_factory=dict)
     #: Marker id -> the flow it is drawn in.
     marker_parents: dict[str, str | None] = field(default_factory=dict)
     #: Start lines, then edges (declared ends included), then implicit ends.
-    links: list[Line] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
 
-    def add_marker(self, marker: str, role: str, parent: str | None) -> None:
+    def add_marker(self, marker: str, role: MarkerRole, parent: str | None) -> None:
         if marker not in self.marker_parents:
             self.marker_parents[marker] = parent
             self.markers.setdefault(parent, []).append((marker, role))
@@ -122,28 +189,29 @@ class Scene:
             return FAILED._replace(fill=look.fill) if node.is_flow else FAILED
         return look
 
-    def outline(self, *, links_inside: bool) -> Iterator[tuple[int, str, str]]:
-        """The drawing in order, as (depth, what, id): "open"/"close" a cluster, a "node", a
-        marker ("start", "empty", "end") and "link" (its index in :attr:`links`), either at the
-        end or, with ``links_inside``, at the end of the cluster they belong to.
+    def outline(self, *, links_inside: bool) -> Iterator[OutlineItem]:
+        """The drawing in order: clusters opened and closed around their nodes and markers,
+        and the lines, either all at the end or, with ``links_inside``, each at the end of the
+        cluster it belongs to.
         """
         by_parent: dict[str | None, list[int]] = {}
-        for index, link in enumerate(self.links):
-            by_parent.setdefault(link.parent if links_inside else None, []).append(index)
+        for index, line in enumerate(self.lines):
+            by_parent.setdefault(line.parent if links_inside else None, []).append(index)
 
-        def cluster(parent: str | None, depth: int) -> Iterator[tuple[int, str, str]]:
+        def cluster(parent: str | None, depth: int) -> Iterator[OutlineItem]:
             markers = self.markers.get(parent, ())
-            yield from ((depth, role, m) for m, role in markers if role != "end")
+            yield from (Marker(depth, m, role) for m, role in markers if role != "end")
             for node in self.graph.children(parent):
                 if node.is_flow:
-                    yield depth, "open", node.id
+                    yield OpenCluster(depth, node)
                     yield from cluster(node.id, depth + 1)
-                    yield depth, "close", node.id
+                    yield CloseCluster(depth, node)
                 else:
-                    yield depth, "node", node.id
-            yield from ((depth, role, m) for m, role in markers if role == "end")
+                    yield DrawNode(depth, node)
+            yield from (Marker(depth, m, role) for m, role in markers if role == "end")
             if links_inside or parent is None:
-                yield from ((depth, "link", str(i)) for i in by_parent.get(parent, ()))
+                for index in by_parent.get(parent, ()):
+                    yield Link(depth, index, self.lines[index])
 
         return cluster(None, 0)
 
@@ -178,7 +246,7 @@ def build_scene(flow_or_graph: BaseNode | Graph, overlay: Overlay | None) -> Sce
             started = max(0, visits - entered[node.start])
             dom_id = safe_dom_id(f"edge__{marker}__{node.start}")
             link = Line(marker, node.start, "", node.id, count(started), "start", dom_id)
-            scene.links.append(link)
+            scene.lines.append(link)
     for edge in graph.edges:
         action = "" if edge.action == "default" else edge.action
         times = count(taken[edge.source, edge.action, edge.target])
@@ -186,9 +254,9 @@ def build_scene(flow_or_graph: BaseNode | Graph, overlay: Overlay | None) -> Sce
         if target is None:
             target = f"{edge.source}__end"
             scene.add_marker(target, "end", edge.parent)
-        dom_id = safe_dom_id(edge.dom_id or f"edge__{edge.source}__{target}__{len(scene.links)}")
+        dom_id = safe_dom_id(edge.dom_id or f"edge__{edge.source}__{target}__{len(scene.lines)}")
         link = Line(edge.source, target, action, edge.parent, times, "edge", dom_id)
-        scene.links.append(link)
+        scene.lines.append(link)
     for node in graph.nodes:
         if node.ends_flow:
             marker = f"{node.id}__end"
@@ -196,7 +264,7 @@ def build_scene(flow_or_graph: BaseNode | Graph, overlay: Overlay | None) -> Sce
             times = count(exits[node.id])
             dom_id = safe_dom_id(f"edge__{node.id}__{marker}")
             link = Line(node.id, marker, "", node.parent, times, "exit", dom_id)
-            scene.links.append(link)
+            scene.lines.append(link)
     return scene
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .graph import Graph, GraphNode, Overlay
 from .nodes import BaseNode
-from .scene import Scene, build_scene, line_label
+from .scene import DrawNode, Link, Marker, OpenCluster, Scene, build_scene, line_label
 
 __all__ = ["to_text"]
 
@@ -16,17 +16,17 @@ def to_text(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) -> 
     """
     scene = build_scene(flow_or_graph, overlay)
     lines = []
-    for depth, what, ident in scene.outline(links_inside=True):
-        indent = "  " * depth
-        if what in ("open", "node"):
-            lines.append(indent + _text_node(scene, scene.graph[ident]))
-        elif what == "empty":
-            lines.append(indent + "(no start node)")
-        elif what == "link":
-            link = scene.links[int(ident)]
-            label = line_label(link).replace("\n", " ")
-            arrow = f"--{label}-->" if label else "-->"
-            lines.append(f"{indent}{scene.name(link.source)} {arrow} {scene.name(link.target)}")
+    for item in scene.outline(links_inside=True):
+        indent = "  " * item.depth
+        match item:
+            case OpenCluster(node=node) | DrawNode(node=node):
+                lines.append(indent + _text_node(scene, node))
+            case Marker(role="empty"):
+                lines.append(indent + "(no start node)")
+            case Link(line=line):
+                label = line_label(line).replace("\n", " ")
+                arrow = f"--{label}-->" if label else "-->"
+                lines.append(f"{indent}{scene.name(line.source)} {arrow} {scene.name(line.target)}")
     return "\n".join(lines) + "\n"
 
 
