@@ -37,9 +37,9 @@ import unicodedata
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Final, overload
+from typing import Any, Final, Literal, overload
 
-from .events import Event
+from .events import ERROR, ITEM, POST, START, TRANSITION, Event
 from .kinds import FLOW_KINDS, KIND_NAMES, kind_of
 from .nodes import BaseNode
 
@@ -53,6 +53,7 @@ __all__ = [
     "Graph",
     "GraphEdge",
     "GraphNode",
+    "NodeState",
     "Overlay",
     "Overview",
     "build_graph",
@@ -326,6 +327,9 @@ def _slug(name: str) -> str:
 
 # -- the overlay ---------------------------------------------------------------------------
 
+#: A node's state in a run laid over the graph ("plain": no run is).
+NodeState = Literal["plain", "unvisited", "visited", "current", "failed"]
+
 #: An edge as an overlay counts it: (source id, action, target id or ``None`` for an end).
 EdgeKey = tuple[str, str, "str | None"]
 
@@ -338,12 +342,15 @@ class Overlay:
     visits: dict[str, int] = field(default_factory=dict)
     #: (source id, action, target id or ``None`` for an end) -> how many times it was taken.
     edges: dict[EdgeKey, int] = field(default_factory=dict)
-    #: The node that started last (the one running, or the last one run).
+    #: The node that started last, while the run goes on (the one running, or paused at);
+    #: ``None`` once the run has ended, by returning or by an exception.
     current: str | None = None
     #: The node where an exception escaped.
     failed: str | None = None
     #: Node id -> (batch items done, total items or ``None`` when unknown), for its last run.
     items: dict[str, tuple[int, int | None]] = field(default_factory=dict)
+    #: The node the run is of: the first one that started. Its ``post`` ends the run.
+    root: str | None = None
 
     @classmethod
     def from_events(cls, graph: Graph, events: Iterable[Event]) -> Overlay:
@@ -372,25 +379,36 @@ class Overlay:
         target: str | None = None,
         total: int | None = None,
     ) -> None:
-        """Count one event given by ids (what :meth:`add` does once it has found them)."""
-        if kind == "start":
+        """Count one event given by ids (what :meth:`add` does once it has found them).
+
+        An ``error`` event ends the run: a run reports an exception once, where it escaped.
+        """
+        if kind == START:
             self.visits[node] = self.visits.get(node, 0) + 1
             self.current = node
             self.items.pop(node, None)
-        elif kind == "transition":
+            if self.root is None:
+                self.root = node
+        elif kind == TRANSITION:
             action = "default" if value is None or value == "" else str(value)
             key = (node, action, target)
             self.edges[key] = self.edges.get(key, 0) + 1
-        elif kind == "item":
+        elif kind == ITEM:
             done = self.items.get(node, (0, None))[0]
             self.items[node] = (done + 1, total)
-        elif kind == "error":
-            self.failed = self.current = node
+        elif kind == ERROR:
+            self.failed = node
+            self.current = None
+        elif kind == POST and node == self.root:
+            self.current = None
 
 
-def node_state(node_id: str, overlay: Overlay | None) -> str:
+def node_state(node_id: str, overlay: Overlay | None) -> NodeState:
     """The state of the node ``node_id`` in the run ``overlay``: "plain" (no run laid over the
     graph), "failed", "current", "visited" or "unvisited". Every renderer and view asks this.
+
+    >>> node_state("search", Overlay(visits={"decide": 2, "search": 1}, current="decide"))
+    'visited'
     """
     if overlay is None:
         return "plain"

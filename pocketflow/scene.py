@@ -19,6 +19,7 @@ from .graph import (
     EdgeKey,
     Graph,
     GraphNode,
+    NodeState,
     Overlay,
     Overview,
     build_graph,
@@ -131,7 +132,7 @@ class Scene:
     #: Node id -> drawn label (batch progress included).
     labels: dict[str, str] = field(default_factory=dict)
     #: Node id -> "plain" (no overlay), "unvisited", "visited", "current" or "failed".
-    states: dict[str, str] = field(default_factory=dict)
+    states: dict[str, NodeState] = field(default_factory=dict)
     #: Flow id -> its markers: (marker id, role), in drawing order.
     markers: dict[str | None, list[tuple[str, MarkerRole]]] = field(default_factory=dict)
     #: Marker id -> the flow it is drawn in.

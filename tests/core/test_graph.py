@@ -830,9 +830,35 @@ def test_overlay_of_the_agent_loop() -> None:
         ("decide", "answer", "answer"): 1,
         ("answer", "default", None): 1,
     }
-    assert overlay.current == "answer"
+    assert overlay.current is None  # the run has ended
+    assert overlay.root == "agent"
     assert overlay.failed is None
     assert overlay.items == {}
+
+
+def test_nothing_is_current_once_the_run_ends() -> None:
+    flow = agent()
+    graph = build_graph(flow)
+    overlay = Overlay()
+    seen = []
+    for event in flow.steps({"searches": 1}):
+        overlay.add(graph, event)
+        seen.append((event.kind, event.node.name, overlay.current))
+    last_start = None
+    for kind, name, current in seen[:-1]:
+        last_start = name if kind == "start" else last_start
+        assert current == last_start, (kind, name)
+    assert seen[-1] == ("post", "agent", None)
+    # a nested flow's post does not end the run; a lone node's post does
+    nested = Flow(start=Flow(start=Node(name="inside"), name="inner"), name="outer")
+    events = recorded(nested, {})
+    inner_post = next(
+        i for i, e in enumerate(events) if e.kind == "post" and e.node.name == "inner"
+    )
+    assert Overlay.from_events(build_graph(nested), events[: inner_post + 1]).current == "inside"
+    assert Overlay.from_events(build_graph(nested), events).current is None
+    lone = Node(name="lone")
+    assert Overlay.from_events(build_graph(lone), recorded(lone, {})).current is None
 
 
 def test_overlay_rendered_in_all_three_forms() -> None:
@@ -848,15 +874,14 @@ def test_overlay_rendered_in_all_three_forms() -> None:
     assert (
         '"agent__start" -> "decide" [id="edge__agent__start__decide", label="×1"' in dot
     )  # decide's 3 other visits: edges
-    assert re.search(r'"answer" \[label="answer", [^]]*color="#2563eb"[^]]*penwidth=3', dot)
     mermaid = to_mermaid(graph, overlay)
     check_mermaid(mermaid)
     assert 'decide -->|"search ×3"| search' in mermaid
-    assert "class answer s_current" in mermaid
-    assert "class decide,search s_visited" in mermaid
+    assert "class decide,search,answer s_visited" in mermaid
+    assert "s_current" not in mermaid  # the run has ended
     text = to_text(graph, overlay)
     assert "  decide (Node)  [ran ×4]\n" in text
-    assert "  answer (Node)  [ran ×1, current]\n" in text
+    assert "  answer (Node)  [ran ×1]\n" in text
     assert "  decide --search ×3--> search\n" in text
     assert "  answer --×1--> (end)\n" in text
 
@@ -892,7 +917,7 @@ def test_overlay_marks_the_failed_node(dot_path: str) -> None:
     graph = build_graph(flow)
     overlay = Overlay.from_events(graph, recorded(flow, {}))
     assert overlay.failed == "boom"
-    assert overlay.current == "boom"
+    assert overlay.current is None  # the exception ended the run
     assert overlay.visits == {"outer": 1, "inner": 1, "first": 1, "boom": 1}
     dot = to_dot(graph, overlay)
     assert re.search(r'"boom" \[label="boom", [^]]*fillcolor="#fee2e2", color="#dc2626"', dot)
@@ -962,7 +987,7 @@ def test_overlay_ignores_events_of_nodes_outside_the_graph() -> None:
     assert any(e.node.name == "elsewhere" for e in events)
     overlay = Overlay.from_events(graph, events)
     assert overlay.visits == {"main": 1, "outer_node": 1}
-    assert overlay.current == "outer_node"
+    assert overlay.root == "main"  # the other run's nodes, and its end, are not this run's
 
 
 def overlays() -> Iterator[tuple[Graph, Overlay]]:
