@@ -16,9 +16,9 @@ import threading
 from collections import OrderedDict
 from typing import Final
 
-from .graph import Graph, Overlay, safe_dom_id
+from .graph import Graph, GraphNode, Overlay, safe_dom_id
 from .nodes import BaseNode
-from .palette import EDGE, MARKER, Look
+from .palette import BACKGROUND, EDGE, EMPTY, INK, MARKER, NOTE, Look
 from .scene import (
     CloseCluster,
     DrawNode,
@@ -29,11 +29,12 @@ from .scene import (
     Scene,
     build_scene,
     clean,
+    line_count,
     line_label,
     line_look,
 )
 
-__all__ = ["DOT_TIMEOUT", "render_svg", "to_dot"]
+__all__ = ["DOT_TIMEOUT", "ROOM_FOR_COUNT", "ROOM_FOR_ICON", "render_svg", "to_dot"]
 
 _DOT_SHAPES: Final[dict[str, tuple[str, str]]] = {  # kind -> (shape, style)
     "node": ("box", "rounded,filled"),
@@ -51,13 +52,18 @@ _DOT_MARKERS: Final[dict[str, str]] = {
     "end": 'label="", shape=doublecircle, width=0.12, height=0.12',
 }
 _DOT_HEADER: Final = (
-    '  graph [compound=true, bgcolor="transparent", fontname="Helvetica", fontsize=12, '
+    f'  graph [compound=true, bgcolor="{BACKGROUND}", fontname="Helvetica", fontsize=12, '
     'labeljust="l", nodesep=0.35, ranksep=0.45];\n'
-    f'  node [fontname="Helvetica", fontsize=11, fontcolor="{EDGE.text}", height=0.35, '
+    f'  node [fontname="Helvetica", fontsize=11, fontcolor="{INK}", height=0.35, '
     'margin="0.15,0.06"];\n'
     f'  edge [fontname="Helvetica", fontsize=10, color="{EDGE.stroke}", '
     f'fontcolor="{EDGE.text}", arrowsize=0.7];'
 )
+#: With ``room_for_run``, the text laid out under a line's action where a count will go: as
+#: wide as ``×9999`` (figure spaces are as wide as a digit, and draw nothing).
+ROOM_FOR_COUNT: Final = "\u2007" * 5
+#: With ``room_for_run``, the text laid out before a node's name where a state's mark will go.
+ROOM_FOR_ICON: Final = "\u2007 "
 
 
 def _dot_str(text: str) -> str:
@@ -66,58 +72,94 @@ def _dot_str(text: str) -> str:
     return f'"{escaped}"'
 
 
-def _dot_colours(look: Look, sep: str = ", ") -> str:
-    """The colour attributes of ``look``: ``sep`` is ``", "`` in a list, ``"; "`` in a graph."""
-    colours = f'fillcolor="{look.fill}"', f'color="{look.stroke}"', f'fontcolor="{look.text}"'
-    return sep.join((*colours, f"penwidth={look.width:g}"))
+def _dot_look(look: Look, style: str, sep: str = ", ") -> str:
+    """The style and colour attributes of ``look``, over the kind's ``style``: ``sep`` is
+    ``", "`` in a node's list, ``"; "`` in a cluster. A dotted or dashed look replaces the
+    kind's dash; a double one draws two outlines (which only nodes can).
+    """
+    styles = style.split(",")
+    if look.dash in ("dotted", "dashed"):
+        styles = [part for part in styles if part not in ("dotted", "dashed")] + [look.dash]
+    attrs = [
+        f'style="{",".join(styles)}"',
+        f'fillcolor="{look.fill}"',
+        f'color="{look.stroke}"',
+        f'fontcolor="{look.text}"',
+        f"penwidth={look.width:g}",
+    ]
+    if look.dash == "double" and sep == ", ":
+        attrs.append("peripheries=2")
+    return sep.join(attrs)
 
 
-def to_dot(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) -> str:
+def to_dot(
+    flow_or_graph: BaseNode | Graph,
+    overlay: Overlay | None = None,
+    *,
+    room_for_run: bool = False,
+) -> str:
     """The graph as Graphviz DOT: flows as clusters, edges labelled with their actions.
 
-    With ``overlay``, visited nodes are filled and the others dimmed, taken edges show their
-    counts (``search ×3``), the current node has a thick outline and the failed one is red.
+    With ``overlay``, each node is drawn in the look of its state (see
+    :data:`~pocketflow.palette.STATES`: fill, outline and a mark before the name) and each line
+    the run took shows its count on a line of its own under the action, laid out with it.
+
+    ``room_for_run`` is for a view that lays the graph out once and draws runs over it: every
+    line label gets a last line of :data:`ROOM_FOR_COUNT` and every node name starts with
+    :data:`ROOM_FOR_ICON`, so that writing a count or a mark in their place later (the last
+    ``<text>`` of an edge's group, the node's ``<text>``) moves nothing and overlaps nothing.
     """
     scene = build_scene(flow_or_graph, overlay)
     graph = scene.graph
     lines = [f"digraph {_dot_str(graph.root.label)} {{", _DOT_HEADER]
     if scene.overview is not None:
-        lines.append(f'  label={_dot_str(scene.overview.note)}; labelloc="t";')
+        note = f'label={_dot_str(scene.overview.note)}; labelloc="t"; fontcolor="{NOTE.text}";'
+        lines.append(f"  {note}")
     for item in scene.outline(links_inside=False):
         indent = "  " * (item.depth + 1)
         match item:
             case OpenCluster(node=node):
                 style = "rounded,filled" if node.kind in _ONCE_FLOWS else "rounded,filled,dashed"
+                label = _marked(scene, node, scene.cluster_label(node), room_for_run)
                 lines.append(f"{indent}subgraph {_dot_str('cluster_' + node.id)} {{")
                 lines.append(f"{indent}  id={_dot_str(node.dom_id)};")
-                lines.append(f"{indent}  label={_dot_str(scene.cluster_label(node))};")
-                lines.append(f'{indent}  style="{style}"; {_dot_colours(scene.look(node), "; ")};')
+                lines.append(f"{indent}  label={_dot_str(label)};")
+                lines.append(f"{indent}  {_dot_look(scene.look(node), style, '; ')};")
             case CloseCluster():
                 lines.append(f"{indent}}}")
             case DrawNode(node=node):
                 shape, style = _DOT_SHAPES[scene.kind(node)]
-                attrs = f'id={_dot_str(node.dom_id)}, shape={shape}, style="{style}", '
-                attrs += _dot_colours(scene.look(node))
-                label = _dot_str(scene.labels[node.id])
-                lines.append(f"{indent}{_dot_str(node.id)} [label={label}, {attrs}];")
+                label = _marked(scene, node, scene.labels[node.id], room_for_run)
+                attrs = f"id={_dot_str(node.dom_id)}, shape={shape}, "
+                attrs += _dot_look(scene.look(node), style)
+                lines.append(f"{indent}{_dot_str(node.id)} [label={_dot_str(label)}, {attrs}];")
             case Marker(id=marker, role="empty"):
                 attrs = f"id={_dot_str(safe_dom_id('marker__' + marker))}, "
-                attrs += 'label="(no start node)", shape=plaintext'
+                attrs += f'label="(no start node)", shape=plaintext, fontcolor="{EMPTY.text}"'
                 lines.append(f"{indent}{_dot_str(marker)} [{attrs}];")
             case Marker(id=marker, role=role):
                 attrs = f"id={_dot_str(safe_dom_id('marker__' + marker))}, {_DOT_MARKERS[role]}, "
-                attrs += "fixedsize=true, style=filled, "
-                attrs += _dot_colours(MARKER)
+                attrs += "fixedsize=true, "
+                attrs += _dot_look(MARKER, "filled")
                 lines.append(f"{indent}{_dot_str(marker)} [{attrs}];")
             case Link(line=line):
-                lines.append(f"{indent}{_dot_edge(scene, line)}")
+                lines.append(f"{indent}{_dot_edge(scene, line, room_for_run)}")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _dot_edge(scene: Scene, link: Line) -> str:
+def _marked(scene: Scene, node: GraphNode, label: str, room_for_run: bool) -> str:
+    """``label`` after the mark of ``node``'s state, or after room for one."""
+    if room_for_run and not scene.icon(node):
+        return ROOM_FOR_ICON + label
+    return scene.marked(node, label)
+
+
+def _dot_edge(scene: Scene, link: Line, room_for_run: bool) -> str:
     attrs = [f"id={_dot_str(link.dom_id)}"]
     label = line_label(link)
+    if room_for_run and not line_count(link):
+        label = f"{label}\n{ROOM_FOR_COUNT}" if label else ROOM_FOR_COUNT
     if label:
         attrs.append(f"label={_dot_str(label)}")
     tail, head = link.source, link.target

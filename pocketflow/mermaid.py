@@ -7,7 +7,7 @@ from typing import Final
 
 from .graph import _RESERVED_IDS, FLOW_KINDS, Graph, Overlay, _digest, _slug
 from .nodes import BaseNode
-from .palette import CURRENT, DIM, EDGE, FAILED, KIND_LOOKS, MARKER, MORE, Look
+from .palette import DASHARRAYS, EDGE, EMPTY, KIND_LOOKS, MARKER, MORE, NOTE, STATES, Look
 from .scene import (
     CloseCluster,
     DrawNode,
@@ -64,14 +64,23 @@ def _mermaid_id(ident: str) -> str:
 
 
 def _mermaid_style(look: Look) -> str:
-    return f"fill:{look.fill},stroke:{look.stroke},color:{look.text},stroke-width:{look.width:g}px"
+    """``look`` as Mermaid style properties (two outlines are drawn as one: CSS has no double
+    outline for SVG shapes; the mark before the name still tells the state).
+    """
+    style = f"fill:{look.fill},stroke:{look.stroke},color:{look.text},"
+    style += f"stroke-width:{look.width:g}px"
+    if DASHARRAYS[look.dash] != "none":
+        style += f",stroke-dasharray:{DASHARRAYS[look.dash]}"
+    return style
 
 
 def to_mermaid(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) -> str:
     """The graph as a Mermaid ``flowchart``: flows as subgraphs, edges labelled with actions.
 
     Node shapes and ``classDef`` styles follow the kind; with ``overlay``, classes mark nodes as
-    visited, unvisited, current or failed and taken edges show their counts.
+    visited, unvisited, current or failed (in the looks of :data:`~pocketflow.palette.STATES`,
+    marks included) and taken edges show their counts. Edge labels keep the colours of the
+    notebook's Mermaid theme, which draws them on a background of its own.
     """
     scene = build_scene(flow_or_graph, overlay)
     lines = ["flowchart TD"]
@@ -85,7 +94,10 @@ def to_mermaid(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) 
         indent = "  " * (item.depth + 1)
         match item:
             case OpenCluster(node=node):
-                name, label = _mermaid_id(node.id), _mermaid_str(scene.cluster_label(node))
+                name, label = (
+                    _mermaid_id(node.id),
+                    _mermaid_str(scene.marked(node, scene.cluster_label(node))),
+                )
                 lines.append(f"{indent}subgraph {name}[{label}]")
                 styles.append(f"  style {name} {_mermaid_style(scene.look(node))}")
             case CloseCluster():
@@ -93,7 +105,7 @@ def to_mermaid(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) 
             case DrawNode(node=node):
                 name, kind = _mermaid_id(node.id), scene.kind(node)
                 opening, closing = _MERMAID_SHAPES[kind]
-                label = _mermaid_str(scene.labels[node.id])
+                label = _mermaid_str(scene.marked(node, scene.labels[node.id]))
                 lines.append(f"{indent}{name}{opening}{label}{closing}")
                 classes.setdefault(f"k_{kind}", []).append(name)
                 if scene.states[node.id] != "plain":
@@ -119,7 +131,7 @@ def to_mermaid(flow_or_graph: BaseNode | Graph, overlay: Overlay | None = None) 
         lines.append(f"  class {','.join(classes[name])} {name}")
     lines.extend(styles)
     for look, indices in link_styles.items():
-        colours = f"stroke:{look.stroke},stroke-width:{look.width:g}px,color:{look.text}"
+        colours = f"stroke:{look.stroke},stroke-width:{look.width:g}px"
         lines.append(f"  linkStyle {','.join(map(str, indices))} {colours}")
     return "\n".join(lines) + "\n"
 
@@ -130,15 +142,12 @@ _MERMAID_CLASSES: Final[dict[str, str]] = {
         for kind, look in KIND_LOOKS.items()
         if kind not in FLOW_KINDS
     },
-    "s_visited": "stroke-width:2px",
-    "s_unvisited": _mermaid_style(DIM),
-    "s_current": f"stroke:{CURRENT},stroke-width:3px",
-    "s_failed": _mermaid_style(FAILED),
+    **{f"s_{state}": _mermaid_style(style.look) for state, style in STATES.items()},
     "k_collapsed": _mermaid_style(KIND_LOOKS["flow"]),
     "k_more": _mermaid_style(MORE),
     "marker": _mermaid_style(MARKER),
-    "empty": f"fill:none,stroke:none,color:{DIM.text}",
-    "note": f"fill:none,stroke:none,color:{MORE.text}",
+    "empty": _mermaid_style(EMPTY),
+    "note": _mermaid_style(NOTE),
 }
 #: The id of an overview's note (node ids never hold ``__``; marker ids end with a role).
 _MERMAID_NOTE: Final = "pf__note"

@@ -27,7 +27,7 @@ from .graph import (
     safe_dom_id,
 )
 from .nodes import BaseNode
-from .palette import CURRENT, DIM, EDGE, FAILED, KIND_LOOKS, MARKER, MORE, Look
+from .palette import EDGE, KIND_LOOKS, MARKER, MORE, STATES, TAKEN, UNTAKEN, Look
 
 __all__ = [
     "CloseCluster",
@@ -40,6 +40,7 @@ __all__ = [
     "Scene",
     "build_scene",
     "clean",
+    "line_count",
     "line_label",
     "line_look",
 ]
@@ -175,20 +176,29 @@ class Scene:
         return KIND_NAMES.get(node.kind, node.kind)
 
     def look(self, node: GraphNode) -> Look:
-        """How ``node`` is coloured in its state."""
+        """How ``node`` is drawn: by its kind, or in a run by its state. A cluster keeps its
+        kind's fill in any state, so that the nodes inside it stay readable.
+        """
         kind = self.kind(node)
         if kind == "collapsed" and self.overview is not None:
             look = KIND_LOOKS.get(self.overview.full[node.id].kind, KIND_LOOKS["flow"])
         else:
             look = MORE if kind == "more" else KIND_LOOKS[kind]
         state = self.states[node.id]
-        if state == "unvisited":
-            return DIM._replace(fill=look.fill) if node.is_flow else DIM
-        if state == "current":
-            return look._replace(stroke=CURRENT, width=3.0)
-        if state == "failed":
-            return FAILED._replace(fill=look.fill) if node.is_flow else FAILED
-        return look
+        if state == "plain":
+            return look
+        drawn = STATES[state].look
+        return drawn._replace(fill=look.fill) if node.is_flow else drawn
+
+    def icon(self, node: GraphNode) -> str:
+        """The mark of ``node``'s state, drawn before its name ("" for none)."""
+        state = self.states[node.id]
+        return "" if state == "plain" else STATES[state].icon
+
+    def marked(self, node: GraphNode, label: str) -> str:
+        """``label`` (of ``node``) after the mark of its state, if it has one."""
+        icon = self.icon(node)
+        return f"{icon} {label}" if icon else label
 
     def outline(self, *, links_inside: bool) -> Iterator[OutlineItem]:
         """The drawing in order: clusters opened and closed around their nodes and markers,
@@ -278,19 +288,25 @@ def _node_label(node: GraphNode, overlay: Overlay | None) -> str:
     return f"{label} [{done}/{'?' if total is None else total}]"
 
 
-def line_label(link: Line) -> str:
-    label = clean(link.label)
-    if not link.taken:
-        return label
-    return f"{label} ×{link.taken}" if label else f"×{link.taken}"
+def line_count(line: Line) -> str:
+    """How often the run took ``line`` (``×3``), or "" when it did not or no run is laid over."""
+    return f"×{line.taken}" if line.taken else ""
 
 
-def line_look(link: Line) -> Look:
-    if link.taken:
-        return Look("none", CURRENT, CURRENT, 2.0)
-    if link.taken is not None:
-        return DIM
-    return MARKER if link.role == "start" else EDGE
+def line_label(line: Line) -> str:
+    """The action of ``line`` and, on a line of its own, :func:`line_count`: a count written
+    under the action, not after it, changes the label's width little and never runs into it.
+    """
+    return "\n".join(part for part in (clean(line.label), line_count(line)) if part)
+
+
+def line_look(line: Line) -> Look:
+    """How ``line`` is drawn: taken, not taken, or (no run laid over) a start line or edge."""
+    if line.taken:
+        return TAKEN
+    if line.taken is not None:
+        return UNTAKEN
+    return MARKER if line.role == "start" else EDGE
 
 
 def clean(text: str) -> str:

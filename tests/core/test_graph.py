@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import doctest
 import itertools
 import json
@@ -33,6 +34,7 @@ from pocketflow import (
     Flow,
     Node,
     observe,
+    palette,
 )
 from pocketflow.display import mimebundle
 from pocketflow.dot import to_dot
@@ -442,6 +444,116 @@ def test_a_node_leading_back_into_its_own_flow() -> None:
 
 # -- DOT --------------------------------------------------------------------------------------
 
+_DOT_TOKEN = re.compile(
+    r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<arrow>->)|(?P<id>[\w.#-]+)|(?P<punct>[{}\[\];,=]))'
+)
+
+
+@dataclasses.dataclass
+class ParsedDot:
+    """A DOT text as data: the graph's attributes, its clusters, nodes and edges."""
+
+    #: Attributes of the ``graph [...]`` statement and of ``key=value;`` at the top level.
+    attrs: dict[str, str]
+    #: Cluster name -> its ``key=value;`` attributes, plus "parent" (the enclosing cluster).
+    clusters: dict[str, dict[str, str]]
+    #: Node id -> its attributes, plus "cluster" (the cluster it is declared in, or "").
+    nodes: dict[str, dict[str, str]]
+    #: (tail, head, attributes), in order.
+    edges: list[tuple[str, str, dict[str, str]]]
+    #: The ``node [...]`` and ``edge [...]`` defaults.
+    defaults: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+
+    def edge(self, dom_id: str) -> dict[str, str]:
+        """The attributes of the edge whose ``id`` is ``dom_id``."""
+        return next(attrs for _, _, attrs in self.edges if attrs.get("id") == dom_id)
+
+
+def _dot_unquote(token: str) -> str:
+    if not token.startswith('"'):
+        return token
+    return re.sub(r"\\(.)", lambda m: "\n" if m[1] == "n" else m[1], token[1:-1])
+
+
+def parse_dot(text: str) -> ParsedDot:
+    """Parse the DOT we write (statements, attribute lists, nested subgraphs) into data,
+    failing on anything else, so that tests assert on attributes rather than on substrings.
+    """
+    tokens: list[str] = []
+    position = 0
+    while text[position:].strip():
+        match = _DOT_TOKEN.match(text, position)
+        assert match is not None, f"not DOT at {text[position : position + 40]!r}"
+        tokens.append(match.group(match.lastgroup or ""))
+        position = match.end()
+    values = iter(tokens)
+    parsed = ParsedDot({}, {}, {}, [])
+
+    def attr_list() -> dict[str, str]:
+        attrs: dict[str, str] = {}
+        for token in values:
+            if token == "]":
+                return attrs
+            if token == ",":
+                continue
+            assert next(values) == "=", token
+            attrs[token] = _dot_unquote(next(values))
+        raise AssertionError("unclosed [")
+
+    def body(cluster: str) -> None:
+        for token in values:
+            if token == "}":
+                return
+            if token in ("graph", "node", "edge"):
+                assert next(values) == "["
+                attrs = attr_list()
+                if token == "graph":
+                    parsed.attrs.update(attrs)
+                else:
+                    parsed.defaults.setdefault(token, {}).update(attrs)
+                assert next(values) == ";"
+                continue
+            if token == "subgraph":
+                name = _dot_unquote(next(values))
+                assert next(values) == "{"
+                parsed.clusters[name] = {"parent": cluster}
+                body(name)
+                continue
+            name = _dot_unquote(token)
+            following = next(values)
+            if following == "=":
+                value = _dot_unquote(next(values))
+                (parsed.clusters[cluster] if cluster else parsed.attrs)[name] = value
+                assert next(values) == ";"
+            elif following == "->":
+                head = _dot_unquote(next(values))
+                assert next(values) == "["
+                parsed.edges.append((name, head, attr_list()))
+                assert next(values) == ";"
+            else:
+                assert following == "[", following
+                parsed.nodes[name] = {**attr_list(), "cluster": cluster}
+                assert next(values) == ";"
+        raise AssertionError("unclosed {")
+
+    assert next(values) == "digraph"
+    parsed.attrs["name"] = _dot_unquote(next(values))
+    assert next(values) == "{"
+    body("")
+    assert next(values, None) is None, "text after the graph"
+    return parsed
+
+
+def test_parse_dot_reads_what_to_dot_writes() -> None:
+    parsed = parse_dot(to_dot(escaping()))
+    assert parsed.attrs["name"] == 'flow "quoted"\\'
+    assert parsed.clusters["cluster_flow_quoted"]["label"] == 'flow "quoted"\\ (Flow)'
+    assert [parsed.nodes[n.id]["label"] for n in build_graph(escaping()).nodes[1:]] == [
+        name.replace("\t", " ") or "Node" for name in ESCAPED_NAMES
+    ]
+    with pytest.raises(AssertionError):
+        parse_dot('digraph "x" { "a" [label="b"] }')  # no ';': not what we write
+
 
 @pytest.mark.parametrize("name", FLOWS)
 def test_dot_renders_with_graphviz(name: str, dot_path: str) -> None:
@@ -578,9 +690,9 @@ _MERMAID_LINES = {
     "edge": re.compile(
         rf"(?P<source>{_ID}) (-->|-\.->)(\|(?P<label>{_LABEL})\|)? (?P<target>{_ID})"
     ),
-    "classDef": re.compile(r"classDef (?P<id>\w+) [\w:#.,-]+"),
+    "classDef": re.compile(r"classDef (?P<id>\w+) [\w:#.,-]+( [\w.]+)*"),
     "class": re.compile(rf"class (?P<members>{_ID}(,{_ID})*) (?P<cls>\w+)"),
-    "style": re.compile(rf"style (?P<id>{_ID}) [\w:#.,-]+"),
+    "style": re.compile(rf"style (?P<id>{_ID}) [\w:#.,-]+( [\w.]+)*"),
     "linkStyle": re.compile(r"linkStyle (?P<indices>\d+(,\d+)*) [\w:#.,-]+"),
 }
 
@@ -865,18 +977,24 @@ def test_overlay_rendered_in_all_three_forms() -> None:
     flow = agent()
     graph = build_graph(flow)
     overlay = Overlay.from_events(graph, recorded(flow, {"searches": 3}))
-    dot = to_dot(graph, overlay)
-    assert (
-        '"decide" -> "search" [id="edge__decide__search", label="search ×3", color="#2563eb"' in dot
+    dot = parse_dot(to_dot(graph, overlay))
+    # each count on a line of its own, under the action
+    assert {attrs["id"]: attrs.get("label") for _, _, attrs in dot.edges} == {
+        "edge__agent__start__decide": "×1",  # decide's 3 other visits: edges
+        "edge__decide__search": "search\n×3",
+        "edge__decide__answer": "answer\n×1",
+        "edge__search__decide": "decide\n×3",
+        "edge__answer__answer__end": "×1",
+    }
+    taken = dot.edge("edge__decide__search")
+    assert (taken["color"], taken["fontcolor"], taken["penwidth"]) == (
+        palette.TAKEN.stroke,
+        palette.TAKEN.text,
+        "2",
     )
-    assert '"decide" -> "answer" [id="edge__decide__answer", label="answer ×1"' in dot
-    assert '"search" -> "decide" [id="edge__search__decide", label="decide ×3"' in dot
-    assert (
-        '"agent__start" -> "decide" [id="edge__agent__start__decide", label="×1"' in dot
-    )  # decide's 3 other visits: edges
     mermaid = to_mermaid(graph, overlay)
     check_mermaid(mermaid)
-    assert 'decide -->|"search ×3"| search' in mermaid
+    assert 'decide -->|"search<br>×3"| search' in mermaid
     assert "class decide,search,answer s_visited" in mermaid
     assert "s_current" not in mermaid  # the run has ended
     text = to_text(graph, overlay)
@@ -897,10 +1015,19 @@ def test_overlay_of_a_partial_run_dims_what_did_not_run() -> None:
     overlay = Overlay.from_events(graph, events)
     assert overlay.visits == {"agent": 1, "decide": 1, "search": 1}
     assert overlay.current == "search"
-    dot = to_dot(graph, overlay)
-    assert re.search(r'"answer" \[label="answer", [^]]*fillcolor="#f1f5f9"', dot)
-    assert re.search(r'"decide" \[label="decide", [^]]*fillcolor="#dbeafe"', dot)
-    assert '"decide" -> "answer" [id="edge__decide__answer", label="answer", color="#cbd5e1"' in dot
+    dot = parse_dot(to_dot(graph, overlay))
+    looks = {
+        node: (attrs["label"], attrs["fillcolor"], attrs["style"])
+        for node, attrs in dot.nodes.items()
+        if node in graph
+    }
+    assert looks == {
+        "decide": ("decide", palette.STATES["visited"].fill, "rounded,filled"),
+        "search": ("▶ search", palette.STATES["current"].fill, "rounded,filled"),
+        "answer": ("answer", palette.STATES["unvisited"].fill, "rounded,filled,dotted"),
+    }
+    untaken = dot.edge("edge__decide__answer")
+    assert (untaken["label"], untaken["color"]) == ("answer", palette.UNTAKEN.stroke)
     assert "class answer s_unvisited" in to_mermaid(graph, overlay)
     assert "  answer (Node)  [not run]\n" in to_text(graph, overlay)
 
@@ -920,7 +1047,10 @@ def test_overlay_marks_the_failed_node(dot_path: str) -> None:
     assert overlay.current is None  # the exception ended the run
     assert overlay.visits == {"outer": 1, "inner": 1, "first": 1, "boom": 1}
     dot = to_dot(graph, overlay)
-    assert re.search(r'"boom" \[label="boom", [^]]*fillcolor="#fee2e2", color="#dc2626"', dot)
+    boom_attrs = parse_dot(dot).nodes["boom"]
+    failed = palette.STATES["failed"]
+    assert (boom_attrs["label"], boom_attrs["peripheries"]) == ("✗ boom", "2")  # not colour alone
+    assert (boom_attrs["fillcolor"], boom_attrs["color"]) == (failed.fill, failed.stroke)
     result = subprocess.run(
         [dot_path, "-Tsvg"], input=dot, capture_output=True, text=True, timeout=60
     )
@@ -945,8 +1075,9 @@ def test_overlay_shows_batch_progress() -> None:
             break
     overlay = Overlay.from_events(graph, events)
     assert overlay.items == {"load": (3, 10)}
-    assert '"load" [label="load [3/10]", id="node__load", shape=box3d' in to_dot(graph, overlay)
-    assert 'load[["load [3/10]"]]' in to_mermaid(graph, overlay)
+    load_attrs = parse_dot(to_dot(graph, overlay)).nodes["load"]
+    assert (load_attrs["label"], load_attrs["shape"]) == ("▶ load [3/10]", "box3d")
+    assert 'load[["▶ load [3/10]"]]' in to_mermaid(graph, overlay)
     assert "  load [3/10] (BatchNode)  [ran ×1, current]\n" in to_text(graph, overlay)
     # when the node starts again, its count starts again
     overlay.add(graph, next(e for e in events if e.node is load and e.kind == "start"))
