@@ -18,17 +18,16 @@ notebook view, a test or a script drive it the same way.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Generator, Iterable
-from typing import Any
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Sequence
+from typing import Any, TypeGuard
 
 from .events import ERROR, KINDS, POST, START, Event
 from .nodes import BaseNode
 
-__all__ = ["Session"]
+__all__ = ["Session", "is_interruption", "reported_by"]
 
 #: Whether to halt after an event.
 Halt = Callable[[Event], bool]
-
 
 
 class Session:
@@ -46,7 +45,8 @@ class Session:
 
     An ``Exception`` from the run ends it and is kept in :attr:`error`; an interrupt, an exit or
     a cancellation (any other ``BaseException``) is kept too, then raised again: stepping must
-    not swallow a kernel's interrupt.
+    not swallow a kernel's interrupt. Cancelling the task that awaits an async advance cancels
+    the run the same way.
     """
 
     def __init__(
@@ -80,15 +80,18 @@ class Session:
         """Abandon the current run and start a new one over ``shared``.
 
         A sync run is closed at once; an async run is cancelled when its stream is collected
-        (from async code, :meth:`areset` waits until it has stopped).
+        (from async code, :meth:`areset` waits until it has stopped). An async advance still
+        awaited (a task of the caller's) changes nothing in the new run: it stops the old run
+        once its event comes, or at once when its task is cancelled.
         """
         if self._sync is not None:
             self._sync.close()
         self._start(shared)
 
     async def areset(self, shared: Any) -> None:
-        """:meth:`reset`, waiting until an async run has been cancelled."""
-        if self._async is not None:
+        """:meth:`reset`, waiting until an async run between two advances has been cancelled."""
+        # An advance still awaited holds the stream: it stops the run itself (see reset).
+        if self._async is not None and not getattr(self._async, "ag_running", False):
             await self._async.aclose()
         self.reset(shared)
 
@@ -121,12 +124,18 @@ class Session:
     @property
     def interrupted(self) -> bool:
         """Whether the run ended with an interrupt, an exit or a cancellation."""
-        return self.error is not None and not isinstance(self.error, Exception)
+        return is_interruption(self.error)
 
     @property
     def error_event(self) -> Event | None:
         """The ``error`` event that says where the run failed or was interrupted."""
-        return next((e for e in reversed(self.events) if e.kind == ERROR), None)
+        return None if self.error is None else reported_by(self.events, self.error)
+
+    @property
+    def where(self) -> str | None:
+        """Where :attr:`error` escaped, as ``"flow › node"``; ``None`` when no node reported it."""
+        event = self.error_event
+        return None if event is None else " › ".join((*event.path, event.node.name))
 
     def at_breakpoint(self, event: Event) -> bool:
         """Whether :meth:`continue_` halts at ``event``."""
@@ -197,14 +206,21 @@ class Session:
             if self._sync is not None:
                 raise RuntimeError("this run is stepped with step(): go on with step()")
             self._async = self.flow.asteps(self.shared)
+        stream = self._async
         while True:
             try:
-                event = await self._async.__anext__()
+                event = await stream.__anext__()
             except StopAsyncIteration:
-                self._end(None)
+                if stream is self._async:
+                    self._end(None)
                 return None
             except BaseException as exc:
+                if stream is not self._async:
+                    raise  # a reset abandoned this run meanwhile: not the new run's end
                 self._end(exc)
+                return None
+            if stream is not self._async:  # a reset abandoned this run while it worked
+                await stream.aclose()
                 return None
             if self._take(event, halt):
                 return event
@@ -217,9 +233,32 @@ class Session:
 
     def _end(self, error: BaseException | None) -> None:
         self.finished = True
-        self.error = error
-        if error is not None and not isinstance(error, Exception):
+        if is_interruption(error):
+            event = reported_by(self.events, error)
+            if event is not None and event.value is not error and is_interruption(event.value):
+                error = event.value  # a cancelled task raises a CancelledError of its own
+            self.error = error
             raise error  # an interrupt, an exit or a cancellation goes on to the caller
+        self.error = error
+
+
+def is_interruption(error: BaseException | None) -> TypeGuard[BaseException]:
+    """Whether ``error`` stopped a run without being a failure of it: an interrupt, an exit, a
+    cancellation (a ``BaseException`` that is not an ``Exception``).
+    """
+    return error is not None and not isinstance(error, Exception)
+
+
+def reported_by(events: Sequence[Event], error: BaseException) -> Event | None:
+    """The ``error`` event among a run's ``events`` that reported ``error``: where it escaped.
+
+    An exception can reach the caller as another object than the one reported (a cancelled
+    task raises its own ``CancelledError``; a coroutine wraps a hook's ``StopIteration``): then
+    the last ``error`` event is the one, since the exception a run reports propagates at once.
+    ``None`` when no node reported anything (an observer raised, say).
+    """
+    errors = [event for event in events if event.kind == ERROR]
+    return next((e for e in errors if e.value is error), errors[-1] if errors else None)
 
 
 def _every(event: Event) -> bool:

@@ -186,11 +186,113 @@ def test_areset_cancels_the_async_run_and_leaves_no_task() -> None:
             await asyncio.Event().wait()
 
     async def main() -> set[asyncio.Task[Any]]:
+        before = asyncio.all_tasks()  # a loop reused from an earlier test may hold others
         session = Session(AsyncFlow(start=Forever(name="forever")), {})
         while (event := await session.astep()) is not None and event.kind != "prep":
             pass
         await session.areset({})
         await asyncio.sleep(0)
-        return asyncio.all_tasks() - {asyncio.current_task()}  # type: ignore[operator]
+        return asyncio.all_tasks() - before
 
     assert asyncio.run(main()) == set()
+
+
+def test_where_names_the_flows_and_the_node_an_error_escaped() -> None:
+    first, inner = Count(name="a"), Flow(start=Fails(name="bad"), name="inner")
+    first >> inner
+    session = Session(Flow(start=first, name="main"), {})
+    assert session.where is None
+    session.continue_()
+    assert session.where == "main › inner › bad"
+
+
+class Gate(AsyncNode):
+    """Waits in ``exec`` until its gate opens; writes its name to ``shared`` in ``post``."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name=name)
+        self.gate = asyncio.Event()
+
+    async def exec_async(self, prep_res: Any) -> Any:
+        await self.gate.wait()
+
+    async def post_async(self, shared: Any, prep_res: Any, exec_res: Any) -> Any:
+        shared.setdefault("seen", []).append(self.name)
+
+
+async def advance_to_exec(session: Session) -> asyncio.Task[Any]:
+    """An advance of ``session`` that waits in the gate's ``exec``, as a task."""
+    while (event := await session.astep()) is not None and (event.kind, event.node.name) != (
+        "prep",
+        "gate",
+    ):
+        pass
+    advance = asyncio.ensure_future(session.astep())
+    for _ in range(5):
+        await asyncio.sleep(0)  # let the run reach exec
+    assert not advance.done()
+    return advance
+
+
+def test_an_advance_cancelled_after_a_reset_leaves_the_new_run_alone() -> None:
+    async def main() -> Session:
+        session = Session(AsyncFlow(start=Gate(name="gate"), name="main"), {})
+        advance = await advance_to_exec(session)
+        session.reset({"fresh": True})
+        advance.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await advance
+        return session
+
+    session = asyncio.run(main())
+    assert session.events == [] and not session.finished and session.error is None
+
+
+def test_an_advance_of_an_abandoned_run_stops_it_and_changes_nothing() -> None:
+    gate = Gate(name="gate")
+
+    async def main() -> tuple[Session, Any, set[asyncio.Task[Any]]]:
+        before = asyncio.all_tasks()
+        session = Session(AsyncFlow(start=gate, name="main"), {})
+        advance = await advance_to_exec(session)
+        old = session.shared
+        session.reset({"fresh": True})
+        gate.gate.set()
+        halted = await advance
+        await asyncio.sleep(0)
+        return session, (halted, old), asyncio.all_tasks() - before
+
+    session, (halted, old), left = asyncio.run(main())
+    assert halted is None and left == set()
+    assert old == {}  # the old run stopped at its next event: it never reached post
+    assert session.events == [] and not session.finished and session.shared == {"fresh": True}
+
+
+def test_areset_while_an_advance_waits_does_not_fail() -> None:
+    async def main() -> Session:
+        session = Session(AsyncFlow(start=Gate(name="gate"), name="main"), {})
+        advance = await advance_to_exec(session)
+        await session.areset({})
+        advance.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await advance
+        return session
+
+    session = asyncio.run(main())
+    assert session.events == [] and not session.finished
+
+
+def test_an_interruption_is_the_exception_the_node_raised() -> None:
+    class Cancels(AsyncNode):
+        async def exec_async(self, prep_res: Any) -> Any:
+            raise asyncio.CancelledError("from the node")
+
+    session = Session(AsyncFlow(start=Cancels(name="cancels"), name="main"), {})
+
+    async def main() -> None:
+        with pytest.raises(asyncio.CancelledError):
+            await session.acontinue()
+
+    asyncio.run(main())
+    assert session.interrupted and session.error_event is not None
+    assert session.error is session.error_event.value
