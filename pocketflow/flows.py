@@ -107,9 +107,10 @@ class Flow(BaseNode):
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         """In a notebook, a flow shows its graph: SVG when Graphviz's ``dot`` is installed,
-        else Mermaid (JupyterLab draws it), and always a plain-text outline.
+        else Mermaid (JupyterLab draws it), and always a plain-text outline; only the mime
+        types ``include`` asks for (``None``: all) and ``exclude`` does not.
         """
-        return mimebundle(self)
+        return mimebundle(self, include=include, exclude=exclude)
 
     @awaits
     def _exec_steps(

@@ -21,7 +21,7 @@ class GraphPicture:
         self.overlay = overlay
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return mimebundle(self.graph, self.overlay)
+        return mimebundle(self.graph, self.overlay, include=include, exclude=exclude)
 
     def __repr__(self) -> str:
         # the text form alone: no layout by Graphviz for a repr
