@@ -7,8 +7,10 @@ Imported as ``pocketflow_widgets``:
 - :class:`Stepper` walks a run one phase at a time, without blocking the kernel.
 - :class:`Replay` browses a recorded :class:`pocketflow.trace.Trace` step by step.
 - :func:`run` runs any flow, async ones included, from synchronous code.
+- :func:`to_graphviz` gives a flow's graph as a ``graphviz.Source``, to render to a file.
 """
 
+from .graphviz_object import to_graphviz
 from .live import LiveRun, arun_live, run_live
 from .replay import Replay
 from .running import run, run_coroutine
@@ -27,4 +29,5 @@ __all__ = [
     "run_coroutine",
     "run_live",
     "show",
+    "to_graphviz",
 ]
