@@ -126,7 +126,9 @@ class GraphNode:
 
     @property
     def dom_id(self) -> str:
-        """The ``id`` of its group in the SVG of :func:`to_dot` (a cluster's, for a flow)."""
+        """The ``id`` of its group in the SVG of :func:`~pocketflow.dot.to_dot` (a cluster's,
+        for a flow).
+        """
         return safe_dom_id(f"cluster__{self.id}" if self.is_flow else f"node__{self.id}")
 
 
@@ -139,7 +141,7 @@ class GraphEdge:
     target: str | None
     action: str
     parent: str | None
-    #: The ``id`` of this edge's group in the SVG of :func:`to_dot` (set by :func:`build_graph`;
+    #: The ``id`` of this edge's group in the SVG of ``to_dot`` (set by :func:`build_graph`;
     #: when empty, the renderer derives one from the ends). Drawn as :func:`safe_dom_id` of it.
     dom_id: str = ""
 
@@ -533,7 +535,9 @@ def what_to_draw(flow_or_graph: BaseNode | Graph) -> Graph:
     return _outline(graph, chains)
 
 
-_SEE_ALL: Final = "All of it: print(to_text(flow)), or to_dot(flow) for Graphviz."
+_SEE_ALL: Final = (
+    "All of it: print(pocketflow.text.to_text(flow)), or pocketflow.dot.to_dot(flow) for Graphviz."
+)
 
 
 def _overview_of(graph: Graph) -> str:

@@ -142,7 +142,7 @@ def test_a_dense_flow_with_loops_is_drawn_as_an_outline(nodes: int) -> None:
     assert f"{len(graph.nodes) - len(shown):,} more nodes" in drawn[drawn.more].label
     for text in (to_dot(drawn), to_mermaid(drawn)):
         assert f"the first {len(shown)} of {len(graph.nodes):,} nodes" in text
-        assert "to_text(flow)" in text
+        assert "pocketflow.text.to_text(flow)" in text  # says where to find it
 
 
 def test_a_flow_of_sub_flows_is_drawn_with_the_sub_flows_collapsed() -> None:
