@@ -16,18 +16,23 @@ from .replay import Replay
 from .running import run, run_coroutine
 from .show import GraphPicture, show
 from .stepper import Stepper
+from .timeline import LiveTimeline, Timeline, TimelineReplay, timeline_replay
 from .view import GraphView
 
 __all__ = [
     "GraphPicture",
     "GraphView",
     "LiveRun",
+    "LiveTimeline",
     "Replay",
     "Stepper",
+    "Timeline",
+    "TimelineReplay",
     "arun_live",
     "run",
     "run_coroutine",
     "run_live",
     "show",
+    "timeline_replay",
     "to_graphviz",
 ]
