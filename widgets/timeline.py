@@ -171,7 +171,7 @@ const BAR_STATES = new Set(__BAR_STATES__);
 const LANE_KINDS = new Set(__LANE_KINDS__);
 const ICONS = __ICONS__;
 const PHASES = new Set(["prep", "exec", "post"]);
-const LANE = 20, BAR = 14, AXIS = 26, INDENT = 12, GAP = 10, CHAR = 6.6;
+const LANE = 20, BAR = 14, AXIS = 26, INDENT = 12, GAP = 26, CHAR = 6.6;
 const HINT = "Hover a bar for its details, or focus the chart: arrow keys move from bar " +
   "to bar, Enter picks one. A click on the axis picks a moment.";
 let views = 0;
