@@ -59,9 +59,9 @@ def test_the_graph_highlights_the_current_node() -> None:
     stepper = Stepper(agent(), {"found": []})
     for _ in range(3):
         stepper.step()
-    html = stepper.view.widget.value
-    assert "#node__decide :is(polygon, ellipse, path) { fill: #ffd966" in html
-    assert "#node__answer { opacity" in html  # not visited yet: dimmed
+    state = stepper.view.state
+    assert state["nodes"]["node__decide"] == "current"
+    assert state["run"] and "node__answer" not in state["nodes"]  # not visited yet: dimmed
 
 
 def test_the_diff_shows_what_the_last_step_changed_in_shared() -> None:
@@ -146,7 +146,7 @@ def test_an_error_shows_its_traceback_and_ends_the_run() -> None:
     assert "the search service is down" in stepper.error_box.value
     assert "Traceback" in stepper.error_box.value
     assert "failed" in stepper.status.value
-    assert "#node__broken :is(polygon, ellipse, path) { fill: #f8b4b4" in stepper.view.widget.value
+    assert stepper.view.state["nodes"]["node__broken"] == "failed"
     stepper.step()  # nothing left to do, and no exception
     assert stepper.finished
 

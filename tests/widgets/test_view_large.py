@@ -8,7 +8,6 @@ flow's mime bundle, and lays a run of the full graph over that overview.
 from __future__ import annotations
 
 import random
-import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from pocketflow.graph import (
 )
 from pocketflow.trace import record
 from pocketflow_widgets import Replay, show
-from pocketflow_widgets.view import STATE_CSS, GraphView
+from pocketflow_widgets.view import GraphView
 
 
 def dense_flow(nodes: int, seed: int = 11) -> Flow:
@@ -62,12 +61,6 @@ def group_ids(svg: str) -> list[str]:
     return parser.groups
 
 
-def style_rules(markup: str) -> list[str]:
-    """The rules of the view's ``<style>`` block."""
-    style = markup[markup.index("<style>") + len("<style>") : markup.index("</style>")]
-    return [rule for rule in style.splitlines() if rule]
-
-
 def test_the_view_lays_out_only_the_overview(monkeypatch: pytest.MonkeyPatch) -> None:
     laid_out: list[str] = []
 
@@ -80,7 +73,8 @@ def test_the_view_lays_out_only_the_overview(monkeypatch: pytest.MonkeyPatch) ->
     declared = [line for line in dot_text.splitlines() if line.strip().startswith('"')]
     assert len([line for line in declared if "->" not in line]) <= OUTLINE_NODES + 2
     # and the Mermaid fallback is the overview's, small enough for Mermaid
-    (output,) = view.widget.outputs
+    assert view.mermaid is not None
+    (output,) = view.mermaid.outputs
     assert len(output["data"]["text/vnd.mermaid"]) < 10_000
 
 
@@ -91,11 +85,14 @@ def test_the_view_and_the_picture_draw_the_same_overview(dot_path: str) -> None:
     assert [node.id for node in view.drawn.nodes] == [node.id for node in what_to_draw(graph).nodes]
     assert view.uses_svg
     picture = mimebundle(graph)["image/svg+xml"]
-    assert group_ids(view.widget.value) == group_ids(picture)
-    assert "Overview: the first" in view.widget.value
+    assert group_ids(view.picture.svg) == group_ids(picture)
+    assert "Overview: the first" in view.picture.svg
+    # the state names the overview's groups: what the browser restyles is there to restyle
+    assert set(view.picture.names) == {node.dom_id for node in view.drawn.nodes}
+    assert set(view.picture.names) <= set(group_ids(view.picture.svg))
 
 
-def test_the_mermaid_fallback_of_the_view_is_the_pictures(
+def test_the_mermaid_fallback_of_the_view_is_the_picture_drawn_once(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no Graphviz
@@ -103,8 +100,12 @@ def test_the_mermaid_fallback_of_the_view_is_the_pictures(
     overlay = Overlay(visits={graph.nodes[1].id: 1}, current=graph.nodes[-1].id)
     view = GraphView(graph)
     view.update(overlay)
-    (output,) = view.widget.outputs
-    assert output["data"]["text/vnd.mermaid"] == mimebundle(graph, overlay)["text/vnd.mermaid"]
+    assert view.mermaid is not None
+    (output,) = view.mermaid.outputs
+    assert output["data"]["text/vnd.mermaid"] == mimebundle(graph)["text/vnd.mermaid"]
+    # the run goes to the line under it, by the overview's ids
+    more = view.drawn[view.drawn.more or ""].dom_id
+    assert view.state["nodes"] == {graph.nodes[1].dom_id: "visited", more: "current"}
 
 
 def test_a_node_left_out_lights_up_the_node_standing_for_it(dot_path: str) -> None:
@@ -114,11 +115,9 @@ def test_a_node_left_out_lights_up_the_node_standing_for_it(dot_path: str) -> No
     first, hidden = graph.nodes[1].id, graph.nodes[-1].id
     view.update(Overlay(visits={first: 1, hidden: 1}, current=hidden))
     more = view.drawn[view.drawn.more].dom_id
-    rules = style_rules(view.widget.value)
-    assert (
-        f"#{view.scope} #{more} :is(polygon, ellipse, path) {{ {STATE_CSS['current']} }}" in rules
-    )
-    assert any(re.match(rf"#{view.scope} #node__{first} ", rule) for rule in rules)
+    assert view.state["nodes"][more] == "current"
+    assert view.state["nodes"][f"node__{first}"] == "visited"
+    assert view.state["run"]
 
 
 def test_replay_of_a_run_through_a_large_flow(dot_path: str) -> None:
@@ -132,8 +131,7 @@ def test_replay_of_a_run_through_a_large_flow(dot_path: str) -> None:
     left_out = next(step for step in starts if drawn.drawn_id(step.node_id or "") == drawn.more)
     for step, current in ((inside, inside.node_id), (left_out, drawn.more)):
         replay.show(step.step)
-        rule = f"#{replay.view.scope} #{drawn[current or ''].dom_id} :is(polygon, ellipse, path)"
-        assert f"{rule} {{ {STATE_CSS['current']} }}" in style_rules(replay.view.widget.value)
+        assert replay.view.state["nodes"][drawn[current or ""].dom_id] == "current"
 
 
 def test_the_repr_of_a_picture_lays_nothing_out(monkeypatch: pytest.MonkeyPatch) -> None:

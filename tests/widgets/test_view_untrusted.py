@@ -1,9 +1,11 @@
-"""The graph view and Replay put no hostile string into HTML or CSS as markup.
+"""The graph view and Replay put no hostile string into HTML, SVG or CSS as markup.
 
 The graph and the trace come from a file or are built by hand, with ids, names, kinds, actions
-and values that try to close the view's ``<style>`` block, open an element, or add CSS rules.
-The widgets' HTML is parsed as a browser would: only the view's own elements may appear, and
-every CSS rule must target one of the view's ids.
+and values that try to close a tag, open an element, or add CSS rules. The graph view sends the
+browser an SVG, names and a state: the SVG is parsed as a browser would and holds only
+Graphviz's drawing elements; every key of the names and the state is a safe id of one of its
+groups, and every value has the one shape its section allows (the browser writes names as text
+and drops any other value). Replay's HTML is parsed too: only its own elements may appear.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from typing import Any
 
 import pytest
 
-from pocketflow.graph import to_mermaid
+from pocketflow import BaseNode
+from pocketflow.graph import Graph, GraphNode, Overlay, safe_dom_id
+from pocketflow.mermaid import to_mermaid
+from pocketflow.scene import clean
 from pocketflow.trace import Trace, TraceStep
 from pocketflow_widgets import Replay
 from pocketflow_widgets.view import GraphView
@@ -41,48 +46,57 @@ HOSTILE: list[str] = untrusted.HOSTILE
 elements = untrusted.elements
 check_mermaid = untrusted.check_mermaid
 
-# What one rule of the view's <style> may look like: the view's scope, one safe id, a fixed
-# tail naming the shapes, and declarations with no braces or markup.
-RULE = re.compile(
-    r"#pf-view-\d+ #[A-Za-z0-9_-]+"
-    r"(?: > polygon| :is\(polygon, ellipse, path\)| path)? \{ [^{}<>]* \}"
-)
+#: What a value of each section of the view's state may be; anything else would reach the page.
+STATE_VALUES = {
+    "nodes": lambda value: value in ("visited", "current", "failed"),
+    "edges": lambda value: type(value) is int and value > 0,
+    "items": lambda value: isinstance(value, str) and re.fullmatch(r"\d+/(\d+|\?)", value),
+}
 
 
-def check_view_html(markup: str) -> list[str]:
-    """Assert that ``markup`` is the view: one scoped ``<div>``, one ``<style>`` of well-formed
-    rules, then Graphviz's SVG and nothing else; return the rules.
+def check_view(view: GraphView) -> dict[str, Any]:
+    """Assert that what ``view`` sends is data the browser cannot take for markup: an SVG of
+    Graphviz's drawing elements only, and names and a state keyed by safe ids of its groups,
+    with values of the one shape each section allows; return the view's state.
     """
-    found = elements(markup)
-    tags = [tag for tag, _ in found.tags]
-    assert tags[:3] == ["div", "style", "svg"], tags[:3]
-    assert set(tags[3:]) <= untrusted.SVG_ELEMENTS, set(tags[3:]) - untrusted.SVG_ELEMENTS
-    for tag, attrs in found.tags:
-        assert not any(name.startswith("on") or "href" in name for name in attrs), (tag, attrs)
-    style = markup[markup.index("<style>") + len("<style>") : markup.index("</style>")]
-    rules = [line for line in style.splitlines() if line]
-    for rule in rules:
-        assert RULE.fullmatch(rule), rule
-    return rules
+    picture = view.picture
+    untrusted.assert_only_drawing(picture.svg)
+    assert picture.svg.startswith("<svg")
+    groups = {attrs.get("id") for _, attrs in elements(picture.svg).tags}
+    keyed = [picture.names]
+    for sent in (picture.state, picture.patch, picture.get_state()["patch"]):
+        keyed += [sent[section] for section in STATE_VALUES if section in sent]
+    for entries in keyed:
+        for key in entries:
+            assert untrusted.SAFE_ID.fullmatch(key) and key in groups, key
+    for section, check in STATE_VALUES.items():
+        for key, value in picture.state[section].items():
+            assert check(value), (section, key, value)
+    assert all(isinstance(name, str) for name in picture.names.values())
+    return picture.state
 
 
-def test_the_view_styles_hostile_ids_with_scoped_rules_only(dot_path: str) -> None:
+def test_the_view_marks_hostile_ids_by_the_safe_ids_of_their_groups(dot_path: str) -> None:
     graph = untrusted.hostile_graph()
     view = GraphView(graph)
     assert view.uses_svg
     overlay = untrusted.hostile_overlay(graph)
     view.update(overlay)
-    rules = check_view_html(view.widget.value)
-    # a rule per node (its state) and per edge taken: none was dropped
-    assert len(rules) == len(graph.nodes) + len(graph.edges)
-    # each rule targets a group that the SVG holds
-    ids = {attrs.get("id") for _, attrs in elements(view.widget.value).tags}
-    for rule in rules:
-        target = rule.split()[1][1:]
-        assert target in ids, rule
-    # edge labels keep their counts, as text
-    texts = "".join(elements(view.widget.value).text)
-    assert f"{HOSTILE[0]} ×3" in texts
+    state = check_view(view)
+    # every node has its state (all were visited) and every edge its count: none was dropped
+    assert len(state["nodes"]) == len(graph.nodes)
+    assert state["nodes"][graph[HOSTILE[4]].dom_id] == "current"
+    assert state["nodes"][graph[HOSTILE[7]].dom_id] == "failed"
+    for edge in graph.edges:
+        assert state["edges"][safe_dom_id(edge.dom_id)] == 3, edge
+    assert state["items"] == {
+        graph[HOSTILE[3]].dom_id: "1/2",
+        graph[HOSTILE[1]].dom_id: "1/?",
+    }
+    # names go to the page as they are (on one line), to be written as text
+    assert view.picture.names == {
+        node.dom_id: clean(node.label).replace("\n", " ") for node in graph.nodes
+    }
 
 
 def test_the_mermaid_fallback_of_the_view_is_safe(
@@ -92,12 +106,16 @@ def test_the_mermaid_fallback_of_the_view_is_safe(
     graph = untrusted.hostile_graph()
     view = GraphView(graph)
     assert not view.uses_svg
-    overlay = untrusted.hostile_overlay(graph)
-    view.update(overlay)
-    (output,) = view.widget.outputs
+    assert view.mermaid is not None
+    (output,) = view.mermaid.outputs
     text = output["data"]["text/vnd.mermaid"]
-    assert text == to_mermaid(graph, overlay)
+    assert text == to_mermaid(graph)
     check_mermaid(text)
+    view.update(untrusted.hostile_overlay(graph))
+    assert view.mermaid.outputs == (output,)  # drawn once; the state goes to a line of text
+    ids = {node.dom_id for node in graph.nodes}
+    assert set(view.picture.names) == ids and set(view.state["nodes"]) == ids
+    assert all(untrusted.SAFE_ID.fullmatch(key) for key in view.state["edges"])
 
 
 def hostile_trace() -> Trace:
@@ -138,19 +156,17 @@ def test_replay_of_a_hostile_trace_shows_every_string_as_text(dot_path: str) -> 
         shared = elements(replay.shared.value)
         assert {tag for tag, _ in shared.tags} <= {"table", "tbody", "tr", "td", "code"}
         assert HOSTILE[1] in "".join(shared.text)
-        check_view_html(replay.view.widget.value)
+        check_view(replay.view)
     assert replay.slider.value == len(trace)
 
 
-def test_an_id_cannot_close_the_style_block_or_add_rules(dot_path: str) -> None:
-    """Ids without quotes: valid DOT even when written raw, so they reach the view's CSS."""
-    from pocketflow import BaseNode
-    from pocketflow.graph import Graph, GraphNode, Overlay
-
+def test_an_id_cannot_close_a_tag_or_add_css_rules(dot_path: str) -> None:
+    """Ids without quotes: valid DOT even when written raw, so they reach the view's state."""
     breakout, rules_out = "</style><img src=x onerror=alert(1)>", "} * { display:none } #x {"
     root = GraphNode(breakout, "root", "root", "flow", BaseNode(), None, False, False, rules_out)
     node = GraphNode(rules_out, "node", "node", "node", BaseNode(), breakout, True, True)
     view = GraphView(Graph([root, node], []))
     view.update(Overlay(visits={breakout: 1, rules_out: 1}, current=rules_out))
     assert view.uses_svg
-    assert len(check_view_html(view.widget.value)) == 2
+    state = check_view(view)
+    assert sorted(state["nodes"].values()) == ["current", "visited"]
