@@ -381,7 +381,7 @@ function render({ model, el }) {
   function moment(event, svg) {
     const box = svg.getBoundingClientRect();
     const px = event.clientX - box.left;
-    if (px < geometry.left || px > geometry.left + geometry.plot) return;
+    if (px < geometry.left) return;  // the lane labels: no moment there
     pick({ time: Math.min(geometry.end, Math.max(0, geometry.at(px))) });
   }
 
