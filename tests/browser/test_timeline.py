@@ -52,7 +52,9 @@ def test_timeline_draws_its_bars_and_shows_details_on_hover_and_keys(
 
     assert kernel(lab, "len(timeline.marks)") == BARS
     expect(bars).to_have_count(BARS, timeout=WAIT_MS)
-    expect(chart.locator("rect.pf-tl-wait.pf-tl-waiting")).to_have_count(2)
+    waits = chart.locator("rect.pf-tl-wait.pf-tl-waiting")
+    expect(waits).to_have_count(2)
+    expect(waits.first).to_have_attribute("style", re.compile(r"fill: url\(\"?#pf-tl-hatch-"))
     expect(chart.locator(".pf-tl-summary")).to_have_text(re.compile(rf"^{BARS} bars on 6 lanes"))
     expect(chart.locator(".pf-tl-tick-label").first).to_have_text("0 ms")
 
@@ -86,7 +88,18 @@ def test_timeline_draws_its_bars_and_shows_details_on_hover_and_keys(
     assert line.text_content() == kernel(lab, "timeline.selection_text")
     expect(chart.locator("rect.pf-tl-selected")).to_have_count(1)
     assert bars.nth(3).get_attribute("class").split().count("pf-tl-selected") == 1
-    # The keys were the chart's, not JupyterLab's: Enter did not open a cell for editing.
+    # Up and down go to the nearest bar in time on the next lane with bars; Home and End to
+    # the first and last bar; Escape back to what was picked. Bars: 0-2 crawl, 3-5 the batch
+    # node, 6 item 0, 7 item 1, 8-9 item 2 (wait, try), 10-11 item 3.
+    for key, cursor in [("ArrowDown", 6), ("ArrowDown", 7), ("ArrowDown", 8), ("ArrowUp", 7),
+                        ("End", 11), ("Home", 0)]:  # fmt: skip
+        page.keyboard.press(key)
+        expect(line).to_have_text(f"{details[cursor]} (Enter picks it)", timeout=WAIT_MS)
+    page.keyboard.press("Escape")
+    expect(line).to_have_text(re.compile(r"^Picked "), timeout=WAIT_MS)
+    # The keys were the chart's, not JupyterLab's: the chart kept the focus, and Enter did not
+    # open a cell for editing.
+    expect(chart).to_be_focused()
     expect(page.locator(".jp-Notebook.jp-mod-editMode")).to_have_count(0)
     assert lab.report() == ""
     lab.screenshot_output(1, "timeline-picked")
