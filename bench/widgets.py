@@ -26,7 +26,9 @@ if sys.path[0] != str(ROOT):
     sys.path.insert(0, str(ROOT))
 
 from pocketflow import Flow, Node, observe  # noqa: E402
-from pocketflow.graph import Overlay, build_graph, to_dot, to_mermaid  # noqa: E402
+from pocketflow.dot import to_dot  # noqa: E402
+from pocketflow.graph import Overlay, build_graph  # noqa: E402
+from pocketflow.mermaid import to_mermaid  # noqa: E402
 from pocketflow_widgets import LiveRun, Stepper  # noqa: E402
 from pocketflow_widgets.view import GraphView  # noqa: E402
 

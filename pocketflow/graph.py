@@ -31,13 +31,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib
 import re
 import unicodedata
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Final, Literal, overload
+from typing import Final, Literal, overload
 
 from .events import ERROR, ITEM, POST, START, TRANSITION, Event
 from .kinds import FLOW_KINDS, KIND_NAMES, kind_of
@@ -66,26 +65,6 @@ __all__ = [
 
 #: Names that moved to the renderer modules -> the module now holding them. Importing them from
 #: here still works, lazily: a plain import would be a cycle, since the renderers import the model.
-_MOVED: Final = {
-    "to_dot": "dot",
-    "render_svg": "dot",
-    "DOT_TIMEOUT": "dot",
-    "subprocess": "dot",
-    "shutil": "dot",
-    "to_mermaid": "mermaid",
-    "to_text": "text",
-    "mimebundle": "display",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """The names that moved to a renderer module, for the importers that have not moved yet."""
-    module = _MOVED.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__package__}.{module}"), name)
-
-
 #: Words Mermaid cannot take as a node id; a name that slugs to one gets its kind appended.
 _RESERVED_IDS: Final = frozenset(
     {"call", "class", "click", "default", "end", "flowchart", "graph", "href", "interpolate"}

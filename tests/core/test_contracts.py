@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from pocketflow import BaseNode, Flow, Node
-from pocketflow.graph import Graph, build_graph, to_text
+from pocketflow.graph import Graph, build_graph
+from pocketflow.text import to_text
 from pocketflow.trace import TraceStep, record, to_json
 
 

@@ -13,18 +13,18 @@ from pathlib import Path
 
 import pytest
 
-import pocketflow.graph
+import pocketflow.dot
 import pocketflow_widgets.view as view_module
 from pocketflow import Flow, Node
+from pocketflow.display import mimebundle
 from pocketflow.graph import (
     OUTLINE_NODES,
     Overlay,
     Overview,
     build_graph,
-    mimebundle,
-    to_text,
     what_to_draw,
 )
+from pocketflow.text import to_text
 from pocketflow.trace import record
 from pocketflow_widgets import Replay, show
 from pocketflow_widgets.view import GraphView
@@ -138,7 +138,7 @@ def test_the_repr_of_a_picture_lays_nothing_out(monkeypatch: pytest.MonkeyPatch)
     def no_layout(*args: object, **kwargs: object) -> None:
         raise AssertionError("a repr ran Graphviz")
 
-    monkeypatch.setattr(pocketflow.graph.subprocess, "run", no_layout)
-    monkeypatch.setattr(pocketflow.graph.subprocess, "Popen", no_layout)
+    monkeypatch.setattr(pocketflow.dot.subprocess, "run", no_layout)
+    monkeypatch.setattr(pocketflow.dot.subprocess, "Popen", no_layout)
     flow = dense_flow(200)
     assert repr(show(flow)) == to_text(flow).rstrip("\n")
