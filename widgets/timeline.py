@@ -349,8 +349,9 @@ function render({ model, el }) {
     const drawn = rects.filter((rect) => rect !== null).length;
     const end = geometry.end;
     const took = end >= 1e9 ? `${(end / 1e9).toFixed(2)} s` : `${(end / 1e6).toFixed(1)} ms`;
-    summary.textContent =
-      `${model.get("running") ? "Running: " : ""}${drawn} bars on ${lanes.length} lanes, ${took}`;
+    summary.textContent = lanes.length
+      ? `${model.get("running") ? "Running: " : ""}${drawn} bars on ${lanes.length} lanes, ${took}`
+      : "Nothing to draw yet: no timed events.";
     root.setAttribute("aria-label", `Timeline of the run: ${summary.textContent}`);
     if (hovered !== null && hovered >= marks.length) hovered = null;
     if (cursor !== null && cursor >= marks.length) cursor = null;
@@ -986,20 +987,20 @@ class LiveTimeline:
         __tracebackhide__ = True
         if isinstance(self.flow, AsyncNode):
             return run_coroutine(self.run_async(shared))
-        self._begin()
+        self.start()
         try:
             with observe(self):
                 result = self.flow.run(shared)
         except BaseException as exc:
-            self._end(exc)
+            self.finish(exc)
             raise
-        self._end(None)
+        self.finish()
         return result
 
     async def run_async(self, shared: Any) -> Any:
         """``await`` the flow on ``shared`` with the timeline live."""
         __tracebackhide__ = True
-        self._begin()
+        self.start()
         ticker = asyncio.ensure_future(self._tick())
         try:
             with observe(self):
@@ -1008,13 +1009,13 @@ class LiveTimeline:
                 else:
                     result = self.flow.run(shared)
         except BaseException as exc:
-            self._end(exc)
+            self.finish(exc)
             raise
         finally:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
-        self._end(None)
+        self.finish()
         return result
 
     async def _tick(self) -> None:
@@ -1024,7 +1025,11 @@ class LiveTimeline:
             if time.monotonic() - self._last_update >= self.interval:
                 self.refresh()
 
-    def _begin(self) -> None:
+    def start(self) -> None:
+        """Begin a new run: an empty timeline, shown in the cell unless ``display_widget`` is
+        false. :meth:`run` and :meth:`run_async` call it; code that drives the run itself
+        calls it, attaches this object as an observer, then calls :meth:`finish`.
+        """
         self.recorder = Recorder()
         self.error = None
         self.updates = 0
@@ -1034,7 +1039,8 @@ class LiveTimeline:
         if self.display_widget:
             display(self.timeline)
 
-    def _end(self, error: BaseException | None) -> None:
+    def finish(self, error: BaseException | None = None) -> None:
+        """End the run (``error``: the exception that ended it): draw all of it."""
         self.error = error
         self.timeline.update(self.recorder.trace)
 
@@ -1051,7 +1057,7 @@ class TimelineReplay(widgets.VBox):
     >>> from pocketflow.trace import record
     >>> flow = Flow(start=Node(name="hello"), name="main")
     >>> linked = TimelineReplay(record(flow, {}), flow)
-    >>> _ = linked.timeline.pick(2)  # hello's prep
+    >>> _ = linked.timeline.pick(3)  # hello's prep
     >>> linked.replay.slider.value == linked.timeline.selected_step
     True
     """

@@ -21,8 +21,10 @@ from pocketflow import (
     AsyncFlow,
     AsyncNode,
     AsyncParallelBatchNode,
+    Event,
     Flow,
     Node,
+    observe,
 )
 from pocketflow.timeline import Bar
 from pocketflow.timeline import Timeline as Layout
@@ -520,6 +522,19 @@ def test_a_failed_live_run_raises_and_draws_where_it_failed() -> None:
     assert isinstance(live.error, KeyError)
     assert marks_of(live.timeline, "broken")[-1]["state"] == "failed"
     assert not live.timeline.running
+
+
+def test_a_live_timeline_follows_a_run_that_other_code_drives() -> None:
+    live = LiveTimeline(chain("a", "b"), interval=0, display_widget=False)
+    others: list[Event] = []
+    live.start()
+    with observe(others.append, live):  # beside another observer, as a live graph view has
+        live.flow.run({})
+    assert live.timeline.running and live.updates == len(others)
+    live.finish()
+    assert [lane["label"] for lane in live.timeline.lanes] == ["main", "a", "b"]
+    assert not live.timeline.running and live.error is None
+    assert len(live.trace.steps) == len(others)
 
 
 def test_a_second_live_run_starts_from_an_empty_timeline() -> None:
