@@ -97,6 +97,9 @@ class GraphNode:
     ends_flow: bool
     #: For a flow: the id of its start node (``None`` when it has none, or for other nodes).
     start: str | None = None
+    #: For a parallel batch: how many items (or runs) may be in flight (``None``: no limit).
+    #: Kept so that a timeline read from a file can tell an item waiting for a slot.
+    max_concurrency: int | None = None
 
     @property
     def is_flow(self) -> bool:
@@ -252,6 +255,7 @@ class _Walk:
                     is_start=parent_start is node,
                     ends_flow=parent is not None and not node.successors,
                     start=None if start is None else self.ids[id(start)],
+                    max_concurrency=_limit_of(node),
                 )
             )
         return Graph(nodes, self.edges)
@@ -261,6 +265,11 @@ def _start_of(flow: BaseNode) -> BaseNode | None:
     """The start node of a flow (``None`` for a flow without one, or for any other node)."""
     start: BaseNode | None = getattr(flow, "start_node", None)
     return start
+
+
+def _limit_of(node: BaseNode) -> int | None:
+    limit = getattr(node, "max_concurrency", None)
+    return limit if isinstance(limit, int) and not isinstance(limit, bool) else None
 
 
 def _unique(base: str, taken: set[str], sep: str) -> str:

@@ -332,8 +332,7 @@ def _kind(graph: Graph, node_id: str | None) -> str:
 def _limit(graph: Graph, node_id: str | None) -> int | None:
     if node_id is None or node_id not in graph:
         return None
-    limit = getattr(graph[node_id].obj, "max_concurrency", None)
-    return limit if isinstance(limit, int) else None
+    return graph[node_id].max_concurrency
 
 
 def _detail(name: str, phase: str, start: int, end: int | None) -> str:

@@ -692,6 +692,7 @@ _NODE_FIELDS: Final = {
     "is_start": (bool,),
     "ends_flow": (bool,),
     "start": _OPTIONAL_STR,
+    "max_concurrency": (int, type(None)),
 }
 _EDGE_FIELDS: Final = {
     "source": _STR,

@@ -214,6 +214,10 @@ def test_a_timeline_survives_saving_and_loading(tmp_path: Any) -> None:
     trace.save(path)
     loaded = build_timeline(Trace.load(path))
     assert lanes(loaded) == lanes(build_timeline(trace))
+    assert [(bar.lane, bar.kind, bar.state) for bar in loaded.bars] == [
+        (bar.lane, bar.kind, bar.state) for bar in build_timeline(trace).bars
+    ]
+    assert any(bar.kind == "wait" for bar in loaded.bars)  # the limit came with the file
 
 
 def test_old_traces_without_times_give_an_empty_timeline() -> None:
