@@ -1,33 +1,109 @@
-"""What changed in ``shared``: snapshots compared key by key, shown as a small HTML table; and
-copies of ``shared`` to start a run over from.
+"""What changed in ``shared``: each step compared with the last, shown as a small HTML table;
+copies of ``shared`` to start a run over from; and the one short ``repr`` the views show.
+
+A step costs what it changed, plus a fast look at the rest. :class:`SharedWatch` keeps a copy of
+each top-level key and compares it with the live value using ``==``, which passes over objects
+that are still the very same at C speed: a list of a million numbers that did not change is
+checked in about a millisecond. Only the keys that differ are copied again, and a list that only
+grew is copied from where it grew. An in-place change at any depth (``shared["docs"][0]["summary"]
+= ...``) still differs from the copy, so it shows.
 """
 
 from __future__ import annotations
 
 import copy
+import datetime
+import decimal
 import html
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
-__all__ = ["SharedDiff", "copy_shared", "diff_shared", "short_repr"]
+from pocketflow.trace import Repr, safe_repr
+
+__all__ = ["SharedDiff", "SharedWatch", "copy_shared", "diff_shared", "short_repr"]
+
+
+# -- the one short repr ---------------------------------------------------------------------
+
+#: How the containers that :func:`short_repr` writes item by item open and close.
+_BRACKETS: Final[dict[type, tuple[str, str]]] = {
+    list: ("[", "]"),
+    tuple: ("(", ")"),
+    dict: ("{", "}"),
+    set: ("{", "}"),
+    frozenset: ("frozenset({", "})"),
+}
 
 
 def short_repr(value: Any, limit: int = 120) -> str:
-    """``repr(value)``, cut to ``limit`` characters; never raises."""
-    try:
-        text = repr(value)
-    except Exception as exc:  # a broken __repr__ must not break the view
-        text = f"<unrepresentable {type(value).__name__}: {exc!r}>"
+    """``repr(value)``, cut to ``limit`` characters; never raises.
+
+    Every value is written by the core's :func:`pocketflow.trace.safe_repr`, except that lists,
+    tuples, dicts and sets (and long strings) are written from their start only, up to the cut:
+    showing a list of a million items costs what its first few cost.
+
+    >>> short_repr(list(range(1_000_000)), 20)
+    '[0, 1, 2, 3, 4, 5, …'
+    """
+    parts: list[str] = []
+    _write(value, parts, limit + 1, set())
+    text = "".join(parts)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _write(value: Any, parts: list[str], left: int, open_ids: set[int]) -> int:
+    """Append the repr of ``value`` to ``parts``, stopping once ``left`` characters are written;
+    return how many are left.
+    """
+    kind = type(value)
+    brackets = _BRACKETS.get(kind)
+    if brackets is None or not value:
+        if kind in (str, bytes) and len(value) > left:
+            text = repr(value[:left])  # long enough to be cut: the start is all that shows
+        else:
+            text = safe_repr(value)
+        parts.append(text)
+        return left - len(text)
+    opening, closing = brackets
+    if id(value) in open_ids:  # the container holds itself: written as Python writes it
+        parts.append(f"{opening}...{closing}")
+        return left - len(opening) - 3 - len(closing)
+    open_ids.add(id(value))
+    parts.append(opening)
+    left -= len(opening)
+    for index, item in enumerate(value.items() if kind is dict else value):
+        if left <= 0:
+            break  # the text is cut here anyway
+        if index:
+            parts.append(", ")
+            left -= 2
+        if kind is dict:
+            left = _write(item[0], parts, left, open_ids)
+            parts.append(": ")
+            left = _write(item[1], parts, left - 2, open_ids)
+        else:
+            left = _write(item, parts, left, open_ids)
+    else:
+        if kind is tuple and len(value) == 1:
+            parts.append(",")
+            left -= 1
+        parts.append(closing)
+        left -= len(closing)
+    open_ids.discard(id(value))
+    return left
+
+
+# -- what changed between two steps ---------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class SharedDiff:
     """The top-level keys of ``shared`` that were added, changed or removed between two steps."""
 
-    added: dict[str, Any] = field(default_factory=dict)
-    changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)
-    removed: dict[str, Any] = field(default_factory=dict)
+    added: dict[Any, Any] = field(default_factory=dict)
+    changed: dict[Any, tuple[Any, Any]] = field(default_factory=dict)
+    removed: dict[Any, Any] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.added or self.changed or self.removed)
@@ -55,7 +131,7 @@ class SharedDiff:
         )
 
 
-def diff_shared(before: dict[str, Any], after: dict[str, Any]) -> SharedDiff:
+def diff_shared(before: dict[Any, Any], after: dict[Any, Any]) -> SharedDiff:
     """Compare two snapshots of ``shared`` (dicts of top-level keys)."""
     added = {key: after[key] for key in after if key not in before}
     removed = {key: before[key] for key in before if key not in after}
@@ -66,11 +142,189 @@ def diff_shared(before: dict[str, Any], after: dict[str, Any]) -> SharedDiff:
     return SharedDiff(added, changed, removed)
 
 
-def _same(old: Any, new: Any) -> bool:
+class SharedWatch:
+    """``shared`` watched from step to step: :meth:`diff` says what changed since it last looked.
+
+    :attr:`snapshot` holds a copy of each top-level key: plain data (lists, tuples, dicts, sets
+    of numbers, strings and the like) copied fast, other objects deep-copied, and values that
+    cannot be copied (a lock, a connection) as a :class:`~pocketflow.trace.Repr` of them, which
+    compares equal to the live value as long as its ``repr`` stays the same. Objects whose class
+    compares by identity are compared by their attributes.
+
+    >>> shared = {"docs": [{"summary": ""}], "n": 1}
+    >>> watch = SharedWatch(shared)
+    >>> shared["docs"][0]["summary"] = "short"
+    >>> watch.diff().changed
+    {'docs': ([{'summary': ''}], [{'summary': 'short'}])}
+    """
+
+    def __init__(self, shared: Any) -> None:
+        self.shared = shared
+        #: The copy of ``shared`` as of the last look, key by key: read it, do not change it.
+        self.snapshot: dict[Any, Any] = {
+            key: _copy_value(value) for key, value in _entries(shared).items()
+        }
+
+    def diff(self) -> SharedDiff:
+        """What changed in ``shared`` since the last call (or since made); moves on to now."""
+        entries = _entries(self.shared)
+        before = self.snapshot
+        try:
+            if before == entries:  # in C, over the identical objects: the step wrote nothing
+                return SharedDiff()
+        except Exception:  # a value whose == raises: look key by key
+            pass
+        after = dict(before)
+        added: dict[Any, Any] = {}
+        changed: dict[Any, tuple[Any, Any]] = {}
+        for key, value in entries.items():
+            old = before.get(key, _ABSENT)
+            if old is _ABSENT:
+                added[key] = after[key] = _copy_value(value)
+            elif old is not value and not _same(old, value):
+                new = after[key] = _copy_value(value, old)
+                changed[key] = (old, new)
+        removed = {key: old for key, old in before.items() if key not in entries}
+        for key in removed:
+            del after[key]
+        self.snapshot = after
+        return SharedDiff(added, changed, removed)
+
+
+_ABSENT: Final = object()
+#: ``__eq__`` of a class that compares by identity.
+_IDENTITY_EQ: Final[Any] = object.__eq__
+
+#: Types whose values never change and hold nothing that does: a copy may be the value itself.
+_ATOMS: Final = frozenset(
+    {
+        type(None),
+        bool,
+        int,
+        float,
+        complex,
+        str,
+        bytes,
+        range,
+        type(...),
+        datetime.date,
+        datetime.datetime,
+        datetime.time,
+        datetime.timedelta,
+        decimal.Decimal,
+    }
+)
+
+
+class _Uncopied(Repr):
+    """A value that could not be copied, in a snapshot: its ``repr`` as it was. It equals a
+    live value whose ``repr`` is still the same, so that comparing a snapshot with ``shared``
+    tells whether it changed.
+    """
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Repr):
+            return self.text == other.text
+        return self.text == safe_repr(other)
+
+    __hash__ = Repr.__hash__
+
+
+def _entries(shared: Any) -> Mapping[Any, Any]:
+    """The top-level keys of ``shared`` and their live values, read as
+    :func:`pocketflow.trace.snapshot` reads them (a dict is used as it is, not copied).
+    """
     try:
-        return bool(old == new)
+        if isinstance(shared, dict):
+            return shared
+        if isinstance(shared, Mapping):
+            return dict(shared.items())
+        if hasattr(shared, "__dict__"):
+            attributes: dict[str, Any] = vars(shared)
+            return attributes
+    except Exception as exc:  # e.g. a mapping whose iteration fails
+        return {"<shared>": Repr(f"<shared could not be read: {safe_repr(exc)}>")}
+    return {"<shared>": shared}
+
+
+def _copy_value(value: Any, previous: Any = _ABSENT) -> Any:
+    """A copy of ``value`` to compare with later; ``previous`` is the copy of the value it had
+    (a list that only grew keeps the copy of what it had and copies the rest).
+    """
+    if type(value) is list and type(previous) is list and 0 < len(previous) <= len(value):
+        try:
+            grew = bool(previous == value[: len(previous)])
+        except Exception:
+            grew = False
+        if grew:
+            tail: list[Any] = _copy(value[len(previous) :], {})
+            return previous + tail
+    return _copy(value, {})
+
+
+def _copy(value: Any, memo: dict[int, Any]) -> Any:
+    """A copy of ``value`` in which only what can change is copied: plain containers item by
+    item (in C when they hold only :data:`_ATOMS`), other objects with ``copy.deepcopy``, and
+    what cannot be copied as an :class:`_Uncopied` placeholder.
+    """
+    kind = type(value)
+    if kind in _ATOMS:
+        return value
+    if id(value) in memo:
+        return memo[id(value)]
+    copied: Any
+    if kind is list:
+        if _ATOMS.issuperset(map(type, value)):
+            copied = memo[id(value)] = value[:]
+        else:
+            copied = memo[id(value)] = []
+            copied.extend([_copy(item, memo) for item in value])
+    elif kind is dict:
+        copied = memo[id(value)] = {}
+        if _ATOMS.issuperset(map(type, value.values())):
+            copied.update(value)
+        else:
+            for key, item in value.items():
+                copied[key] = _copy(item, memo)
+    elif kind is tuple:
+        if _ATOMS.issuperset(map(type, value)):
+            return value
+        copied = memo[id(value)] = tuple([_copy(item, memo) for item in value])
+    elif kind is set:
+        copied = memo[id(value)] = set(value)  # items of a set are hashable: taken as they are
+    elif kind is frozenset:
+        return value
+    else:
+        mark = len(memo)
+        try:
+            return copy.deepcopy(value, memo)
+        except Exception:
+            for key in list(memo)[mark:]:  # forget the half-made copies of the failed attempt
+                del memo[key]
+            copied = memo[id(value)] = _Uncopied(safe_repr(value))
+    return copied
+
+
+def _same(old: Any, new: Any) -> bool:
+    """Whether ``new`` still equals ``old``, its copy (or an earlier snapshot's value)."""
+    try:
+        if old == new:
+            return True
+        # A class that compares by identity: its copy never equals it; its attributes can.
+        kind = type(new)
+        return (
+            type(old) is kind
+            and kind.__eq__ is _IDENTITY_EQ
+            and hasattr(new, "__dict__")
+            and bool(vars(old) == vars(new))
+        )
     except Exception:  # e.g. numpy arrays: fall back on what the user would see
         return short_repr(old, 10_000) == short_repr(new, 10_000)
+
+
+# -- copies to start over from ---------------------------------------------------------------
 
 
 def copy_shared(shared: Any) -> tuple[Any, tuple[str, ...]]:
@@ -89,10 +343,10 @@ def copy_shared(shared: Any) -> tuple[Any, tuple[str, ...]]:
     (True, ("shared['guard']['lock']",))
     """
     kept: list[str] = []
-    return _copy(shared, "shared", {}, kept), tuple(kept)
+    return _copy_or_keep(shared, "shared", {}, kept), tuple(kept)
 
 
-def _copy(value: Any, path: str, memo: dict[int, Any], kept: list[str]) -> Any:
+def _copy_or_keep(value: Any, path: str, memo: dict[int, Any], kept: list[str]) -> Any:
     mark = len(memo)
     try:
         return copy.deepcopy(value, memo)
@@ -103,18 +357,18 @@ def _copy(value: Any, path: str, memo: dict[int, Any], kept: list[str]) -> Any:
         copied: dict[Any, Any] = {}
         memo[id(value)] = copied
         for key, item in value.items():
-            copied[key] = _copy(item, f"{path}[{key!r}]", memo, kept)
+            copied[key] = _copy_or_keep(item, f"{path}[{key!r}]", memo, kept)
         return copied
     if type(value) is list:
         items: list[Any] = []
         memo[id(value)] = items
         items.extend(
-            _copy(item, f"{path}[{index}]", memo, kept) for index, item in enumerate(value)
+            _copy_or_keep(item, f"{path}[{index}]", memo, kept) for index, item in enumerate(value)
         )
         return items
     if type(value) is tuple:
         result = tuple(
-            _copy(item, f"{path}[{index}]", memo, kept) for index, item in enumerate(value)
+            _copy_or_keep(item, f"{path}[{index}]", memo, kept) for index, item in enumerate(value)
         )
         memo[id(value)] = result
         return result

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import threading
+from types import SimpleNamespace
+from typing import Any
 
-from pocketflow_widgets.state import copy_shared, diff_shared, short_repr
+import pytest
+
+from pocketflow.trace import Repr
+from pocketflow_widgets.state import SharedWatch, copy_shared, diff_shared, short_repr
 
 
 def test_diff_lists_added_changed_and_removed_keys() -> None:
@@ -46,7 +51,8 @@ def test_short_repr_survives_a_broken_repr() -> None:
         def __repr__(self) -> str:
             raise RuntimeError("nope")
 
-    assert short_repr(Broken()).startswith("<unrepresentable Broken")
+    text = short_repr(Broken())
+    assert text.startswith("<unrepresentable ") and "Broken object>" in text
 
 
 def test_copy_shared_copies_around_what_cannot_be_copied() -> None:
@@ -71,3 +77,90 @@ def test_copy_shared_keeps_a_shared_that_cannot_be_copied_at_all() -> None:
     numbers = (n for n in range(3))
     copied, kept = copy_shared(numbers)
     assert copied is numbers and kept == ("shared",)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"b": 1, "a": [1, (2,), {3}]},
+        (1,),
+        ((), [], {}, set(), frozenset({1})),
+        ["quotes ' and \"", b"bytes", 1.5, None],
+    ],
+)
+def test_short_repr_writes_what_repr_writes(value: Any) -> None:
+    assert short_repr(value) == repr(value)
+
+
+def test_short_repr_writes_a_list_that_holds_itself_as_python_does() -> None:
+    loop: list[Any] = [1]
+    loop.append(loop)
+    assert short_repr(loop) == repr(loop) == "[1, [...]]"
+
+
+def test_short_repr_of_a_long_list_writes_only_its_start() -> None:
+    written = 0
+
+    class Item:
+        def __repr__(self) -> str:
+            nonlocal written
+            written += 1
+            return "item"
+
+    text = short_repr([Item() for _ in range(10_000)], 60)
+    assert len(text) == 60 and text.startswith("[item, item") and text.endswith("…")
+    assert written < 20
+
+
+def test_short_repr_cuts_a_long_string() -> None:
+    text = short_repr("x" * 1_000_000, 20)
+    assert text == "'" + "x" * 18 + "…"
+
+
+# -- watching shared from step to step -----------------------------------------------------------
+
+
+def test_a_watch_reports_added_changed_and_removed_keys_once() -> None:
+    shared: dict[str, Any] = {"rows": [[1]], "gone": 1}
+    watch = SharedWatch(shared)
+    shared["rows"][0].append(2)
+    shared["new"] = "n"
+    del shared["gone"]
+    diff = watch.diff()
+    assert diff.changed == {"rows": ([[1]], [[1, 2]])}
+    assert diff.added == {"new": "n"} and diff.removed == {"gone": 1}
+    assert not watch.diff()  # nothing since
+
+
+def test_a_value_that_cannot_be_copied_is_watched_by_its_repr() -> None:
+    lock = threading.Lock()
+    shared = {"lock": lock}
+    watch = SharedWatch(shared)
+    assert watch.snapshot["lock"] == Repr(repr(lock))
+    assert not watch.diff()
+    lock.acquire()
+    try:
+        diff = watch.diff()
+    finally:
+        lock.release()
+    assert set(diff.changed) == {"lock"}
+    assert "unlocked" in repr(diff.changed["lock"][0]) and "locked" in repr(diff.changed["lock"][1])
+
+
+def test_a_value_that_cannot_be_copied_is_kept_as_its_repr_deep_in_plain_data() -> None:
+    lock = threading.Lock()
+    shared = {"guarded": {"lock": lock, "rows": [1]}}
+    watch = SharedWatch(shared)
+    shared["guarded"]["rows"].append(2)
+    before, after = watch.diff().changed["guarded"]
+    assert before == {"lock": Repr(repr(lock)), "rows": [1]}
+    assert after["rows"] == [1, 2] and after["lock"] is not lock
+
+
+def test_a_shared_object_is_watched_by_its_attributes() -> None:
+    shared = SimpleNamespace(notes=["a"])
+    watch = SharedWatch(shared)
+    shared.notes.append("b")
+    shared.done = True
+    diff = watch.diff()
+    assert diff.changed == {"notes": (["a"], ["a", "b"])} and diff.added == {"done": True}
