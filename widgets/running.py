@@ -1,8 +1,10 @@
-"""Run any flow from synchronous code, in or out of a running event loop.
+"""Run any flow, sync or async: from synchronous code, in or out of a running event loop
+(:func:`run`), or awaited (:func:`arun`).
 
 In a notebook cell, prefer ``await flow.run_async(shared)`` for an :class:`~pocketflow.AsyncFlow`:
 Jupyter's kernel already runs an event loop and top-level ``await`` uses it. :func:`run` is for
-code that cannot ``await``: a plain function, a widget callback, a script.
+code that cannot ``await``: a plain function, a widget callback, a script. :func:`arun` is for
+code that runs flows it does not know: a view awaits any flow with it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any, TypeVar
 
 from pocketflow import AsyncNode, BaseNode
 
-__all__ = ["run", "run_coroutine"]
+__all__ = ["arun", "run", "run_coroutine"]
 
 _T = TypeVar("_T")
 
@@ -41,8 +43,25 @@ def run(flow: BaseNode, shared: Any) -> Any:
     'done'
     """
     if not isinstance(flow, AsyncNode):
-        return flow.run(shared)
-    return run_coroutine(flow.run_async(shared))
+        return flow.run(shared)  # no event loop for a flow that never awaits
+    return run_coroutine(arun(flow, shared))
+
+
+async def arun(flow: BaseNode, shared: Any) -> Any:
+    """``await arun(flow, shared)``: run any node or flow in the running event loop, an async
+    one awaited, a sync one called; return its result.
+
+    >>> import asyncio
+    >>> from pocketflow import Node
+    >>> class Answer(Node):
+    ...     def post(self, shared, prep_res, exec_res):
+    ...         return "done"
+    >>> asyncio.run(arun(Answer(), {}))
+    'done'
+    """
+    if isinstance(flow, AsyncNode):
+        return await flow.run_async(shared)
+    return flow.run(shared)
 
 
 def run_coroutine(coroutine: Coroutine[Any, Any, _T] | Awaitable[_T]) -> _T:

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import pytest
 
 from pocketflow import AsyncFlow, AsyncNode, AsyncParallelBatchNode, Flow, Node
-from pocketflow_widgets.running import run, run_coroutine
+from pocketflow_widgets.running import arun, run, run_coroutine
 
 _T = TypeVar("_T")
 
@@ -57,6 +57,21 @@ def test_runs_an_async_flow_inside_a_running_loop() -> None:
         return run(async_flow(), shared), shared  # sync call while the loop runs
 
     assert asyncio.run(cell()) == ("done", {"result": "fetched"})
+
+
+def test_arun_awaits_any_flow_in_the_running_loop() -> None:
+    class Mark(Node):
+        def post(self, shared: Any, prep_res: Any, exec_res: Any) -> str:
+            shared["loop"] = asyncio.get_running_loop()  # a sync flow is called in the loop
+            return "ok"
+
+    async def cell() -> tuple[Any, Any, bool]:
+        shared: dict[str, Any] = {}
+        sync = await arun(Flow(start=Mark()), shared)
+        done = await arun(async_flow(), shared)
+        return sync, done, shared["loop"] is asyncio.get_running_loop()
+
+    assert asyncio.run(cell()) == ("ok", "done", True)
 
 
 def test_errors_propagate_from_inside_a_running_loop() -> None:
