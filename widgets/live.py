@@ -1,33 +1,133 @@
 """Live runs: the graph in the cell lights up while the flow runs.
 
-The view is an observer of the run (``pocketflow.observe``): it counts what each event says and
-redraws at most every ``interval`` seconds, recolouring one layout rather than laying the graph
-out again. Output printed by the nodes still lands in the cell.
+The view is an observer of the run (``pocketflow.observe``), so the run goes at full speed: it
+counts what each event says and redraws at most every ``interval`` seconds, restyling one layout
+rather than laying the graph out again. Output printed by the nodes still lands in the cell.
+
+:class:`RunGraph` is what it draws: a run laid over its flow's graph, event by event. The
+Stepper draws the same object, so both views count a run the one way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import ipywidgets as widgets
 from IPython.display import display
 
-from pocketflow import AsyncNode, BaseNode, Event, observe
-from pocketflow.graph import Overlay, build_graph
+from pocketflow import BaseNode, Event, observe
+from pocketflow.graph import Graph, Overlay, build_graph
+from pocketflow.stepping import is_interruption, reported_by
 from pocketflow.trace import Recorder, Trace
 
-from .running import run
-from .tracebacks import is_interruption, reported_by, user_traceback
+from .running import arun, run
+from .tracebacks import user_traceback
 from .view import GraphView
 
-__all__ = ["LiveRun", "arun_live", "run_live"]
+__all__ = ["LiveRun", "RunGraph", "arun_live", "run_live"]
+
+
+class RunGraph:
+    """One run of ``flow`` laid over its graph, event by event, and the view that draws it.
+
+    :meth:`add` counts an event into :attr:`overlay` (:meth:`pocketflow.graph.Overlay.add`: the
+    visits, the edges taken, the current and the failed node). The events of other runs, such
+    as a run a node starts inside its ``exec``, are left out, as a trace leaves them out. When
+    the run reaches a node that the graph lacks (it was wired after the graph was made), the
+    graph and :attr:`view` are made anew and the run so far is counted again on them: a run pays
+    for a new graph only when it needs one.
+    """
+
+    def __init__(self, flow: BaseNode) -> None:
+        self.flow = flow
+        self.graph: Graph = build_graph(flow)
+        self.view = GraphView(self.graph)
+        self.overlay = Overlay()
+        #: The events of the run so far.
+        self.events: list[Event] = []
+        self._run: object = None  # the run the events belong to (``Scope.run``)
+        self._missing: set[int] = set()  # nodes a rebuilt graph still lacked (ids of objects)
+
+    def restart(self) -> None:
+        """Forget the run, for a new one."""
+        self.overlay = Overlay()
+        self.events = []
+        self._run = None
+        self._missing.clear()
+
+    def add(self, event: Event) -> None:
+        """Count one event of the run."""
+        scope = event.scope
+        if scope is not None:
+            if self._run is None:
+                self._run = scope.run
+            elif scope.run is not self._run:
+                return  # a run of its own, started by a node
+        self.events.append(event)
+        find, target = self.graph.find, event.target
+        lacks = find(event.node) is None or (target is not None and find(target) is None)
+        if lacks and self._rewired(event):
+            return  # the new overlay has counted this event too
+        self.overlay.add(self.graph, event)
+
+    def _rewired(self, event: Event) -> bool:
+        """For an event about nodes the graph lacks: whether the flow was wired anew, and the
+        graph made anew (once per node: a node the flow still lacks is not looked for again).
+        """
+        lacking = [
+            id(node)
+            for node in (event.node, event.target)
+            if node is not None and self.graph.find(node) is None
+        ]
+        if self._missing.issuperset(lacking):
+            return False
+        if self.follow_wiring():
+            return True
+        self._missing.update(lacking)
+        return False
+
+    def follow_wiring(self) -> bool:
+        """Make the graph, the view and the overlay anew when the flow was wired anew since the
+        graph was made; whether it was.
+        """
+        graph = build_graph(self.flow)
+        if _shape(graph) == _shape(self.graph):
+            return False
+        self.graph = graph
+        self.view = GraphView(graph)
+        self.overlay = Overlay.from_events(graph, self.events)
+        self._missing.clear()
+        return True
+
+    def draw(self) -> None:
+        """Show the overlay in :attr:`view`."""
+        self.view.update(self.overlay)
+
+
+def _shape(graph: Graph) -> tuple[Any, ...]:
+    """What a graph is made of, to tell whether the flow was wired anew."""
+    nodes = tuple(
+        (node.id, id(node.obj), node.label, node.parent, node.is_start, node.ends_flow, node.start)
+        for node in graph.nodes
+    )
+    return nodes, graph.edges
+
+
+def put_view(box: widgets.Box, old: widgets.Widget, new: widgets.Widget) -> None:
+    """Show ``new`` in ``box`` where ``old`` was (a graph made anew replaces its view)."""
+    if new is not old:
+        box.children = tuple(new if child is old else child for child in box.children)
 
 
 class LiveRun:
     """A live view of runs of ``flow``: :meth:`run` (sync) or :meth:`run_async`.
 
+    It is an observer of the run's events: the run is never slowed down to be stepped. It
+    counts them in a :class:`RunGraph`, the overlay and node states the Stepper draws too.
     After a run, :attr:`trace` holds what happened (also when the run failed; the exception is
     re-raised to the caller) and :attr:`widget` shows the final state.
 
@@ -40,13 +140,11 @@ class LiveRun:
 
     def __init__(self, flow: BaseNode, *, interval: float = 0.1, display_widget: bool = True):
         self.flow = flow
-        self.graph = build_graph(flow)
-        self.view = GraphView(self.graph)
+        self.run_graph = RunGraph(flow)
         self.status = widgets.HTML()
-        self.widget = widgets.VBox([self.view.widget, self.status])
+        self.widget = widgets.VBox([self.run_graph.view.widget, self.status])
         self.interval = interval
         self.display_widget = display_widget
-        self.overlay = Overlay()
         self.recorder = Recorder()
         self.error: BaseException | None = None
         #: The ``error`` event that reported :attr:`error`: which node it escaped.
@@ -56,7 +154,21 @@ class LiveRun:
         self.renders = 0
         self._last_render = 0.0
         self._last: Event | None = None
-        self._errors: list[Event] = []
+
+    @property
+    def graph(self) -> Graph:
+        """The flow's graph (made anew when the flow was wired anew)."""
+        return self.run_graph.graph
+
+    @property
+    def view(self) -> GraphView:
+        """The view of :attr:`graph`."""
+        return self.run_graph.view
+
+    @property
+    def overlay(self) -> Overlay:
+        """The run so far, laid over :attr:`graph`."""
+        return self.run_graph.overlay
 
     @property
     def interrupted(self) -> bool:
@@ -73,7 +185,7 @@ class LiveRun:
         if self.error_event is None:
             return None
         node_id = self.graph.find(self.error_event.node)
-        # A node wired after the view was made is not in its graph: its name says it all the same.
+        # A node the graph lacks (see RunGraph) has its name to say it all the same.
         return self.error_event.node.name if node_id is None else self.graph[node_id].label
 
     @property
@@ -83,10 +195,8 @@ class LiveRun:
 
     def __call__(self, event: Event) -> None:
         """Take one event of the run (this object is the run's observer)."""
-        self.overlay.add(self.graph, event)
+        self.run_graph.add(event)
         self._last = event
-        if event.kind == "error":
-            self._errors.append(event)
         now = time.monotonic()
         if now - self._last_render >= self.interval:
             self._last_render = now
@@ -95,7 +205,8 @@ class LiveRun:
     def render(self) -> None:
         """Redraw the graph and the status line now."""
         self.renders += 1
-        self.view.update(self.overlay)
+        put_view(self.widget, self.widget.children[0], self.view.widget)
+        self.run_graph.draw()
         event = self._last
         if self.error is not None:
             where = self.failed_at
@@ -114,52 +225,44 @@ class LiveRun:
             text = f"step {event.step}: <code>{html.escape(where)}</code> {event.kind}"
         self.status.value = f"<div class='pf-status'>{text}</div>"
 
-    def _begin(self) -> None:
-        self.overlay = Overlay()
+    def run(self, shared: Any) -> Any:
+        """Run the flow on ``shared`` with the view live; any flow, from sync code."""
+        __tracebackhide__ = True  # a traceback through here shows the user's frames only
+        with self._live():
+            return run(self.flow, shared)
+
+    async def run_async(self, shared: Any) -> Any:
+        """``await`` the flow on ``shared`` with the view live (sync flows run directly)."""
+        __tracebackhide__ = True
+        with self._live():
+            return await arun(self.flow, shared)
+
+    @contextlib.contextmanager
+    def _live(self) -> Iterator[None]:
+        """Around one run: start afresh, listen to the run, show how it ended."""
+        __tracebackhide__ = True
+        self.run_graph.restart()
         self.recorder = Recorder()
         self.error = None
         self.error_event = None
         self.error_text = ""
         self._last = None
-        self._errors = []
         self.render()
         if self.display_widget:
             display(self.widget)
+        try:
+            with observe(self, self.recorder):
+                yield
+        except BaseException as exc:
+            self._end(exc)
+            raise
+        self._end(None)
 
     def _end(self, error: BaseException | None) -> None:
         self.error = error
-        self.error_event = None if error is None else reported_by(self._errors, error)
+        self.error_event = None if error is None else reported_by(self.run_graph.events, error)
         self.error_text = "" if error is None else user_traceback(error)
         self.render()
-
-    def run(self, shared: Any) -> Any:
-        """Run the flow on ``shared`` with the view live; any flow, from sync code."""
-        __tracebackhide__ = True  # a traceback through here shows the user's frames only
-        self._begin()
-        try:
-            with observe(self, self.recorder):
-                result = run(self.flow, shared)
-        except BaseException as exc:
-            self._end(exc)
-            raise
-        self._end(None)
-        return result
-
-    async def run_async(self, shared: Any) -> Any:
-        """``await`` the flow on ``shared`` with the view live (sync flows run directly)."""
-        __tracebackhide__ = True
-        self._begin()
-        try:
-            with observe(self, self.recorder):
-                if isinstance(self.flow, AsyncNode):
-                    result = await self.flow.run_async(shared)
-                else:
-                    result = self.flow.run(shared)
-        except BaseException as exc:
-            self._end(exc)
-            raise
-        self._end(None)
-        return result
 
 
 def run_live(flow: BaseNode, shared: Any, *, interval: float = 0.1) -> Any:

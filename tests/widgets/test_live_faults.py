@@ -64,3 +64,32 @@ def test_a_new_run_forgets_the_last_error() -> None:
     flow.start(Node(name="fixed"))
     live.run({})
     assert live.error is None and live.error_event is None and live.failed_at is None
+
+
+def test_a_live_run_draws_a_node_wired_after_the_view_was_made() -> None:
+    first = Node(name="first")
+    live = LiveRun(Flow(start=first, name="main"), display_widget=False)
+    broken = Broken(name="broken")
+    first >> broken
+    with pytest.raises(ValueError):
+        live.run({})
+    broken_id = live.graph.find(broken)
+    assert broken_id is not None and live.overlay.failed == broken_id
+    assert live.overlay.visits == {"main": 1, "first": 1, broken_id: 1}
+    assert live.view.graph is live.graph and live.view.widget in live.widget.children
+
+
+def test_a_live_run_counts_only_its_own_run_as_its_trace_does() -> None:
+    helper = Node(name="helper")
+
+    class Delegate(Node):
+        def exec(self, prep_res: Any) -> None:
+            Flow(start=helper, name="inner").run({})  # a run of its own
+
+    delegate = Delegate(name="delegate")
+    delegate >> helper
+    live = LiveRun(Flow(start=delegate, name="main"), display_widget=False)
+    live.run({})
+    helper_id = live.graph.id_of(helper)
+    assert live.overlay.visits[helper_id] == 1
+    assert live.trace.overlay().visits[helper_id] == 1
