@@ -1,9 +1,15 @@
 """The Stepper: walk a run one phase at a time, with the graph, the values and ``shared``.
 
-Stepping never blocks the kernel. A sync flow is a generator of events (``flow.steps``): a click
-pulls the next event and returns. An async flow is an async generator (``flow.asteps``): a click
-schedules the next pull as a task on the running event loop (the kernel's, in Jupyter) and
-returns at once; the run waits between two events without holding the loop.
+The run is a :class:`pocketflow.stepping.Session`: the events, the breakpoints, how the run
+ended, and the advancing itself (an event, the next node, on to a breakpoint; sync or async).
+The Stepper adds what a notebook needs around it: the buttons and the breakpoint list, the graph
+(a :class:`~pocketflow_widgets.live.RunGraph`, as the live view draws it), what each step changed
+in ``shared``, what the run prints, and a copy of ``shared`` to start over from.
+
+Stepping never blocks the kernel. A sync flow advances within the click. An async flow's click
+schedules the advance as a task on the running event loop (the kernel's, in Jupyter) and returns
+at once; the run waits between two events without holding the loop, and clicks made while a
+step runs wait their turn.
 
 What a run prints shows in the panel, and only that: other cells and tasks keep printing where
 they did. While steps run, a stand-in in ``sys.stdout`` sends each write to the panel of the run
@@ -21,21 +27,25 @@ import io
 import sys
 import threading
 from collections import deque
-from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any, cast
 
 import ipywidgets as widgets
 
-from pocketflow import AsyncNode, BaseNode, Event, trace
-from pocketflow.graph import Graph, Overlay, build_graph
+from pocketflow import BaseNode, Event
+from pocketflow.events import START, TRANSITION
+from pocketflow.graph import Graph, Overlay
+from pocketflow.stepping import Session
 
-from .state import SharedDiff, copy_shared, diff_shared, short_repr
-from .tracebacks import is_interruption, reported_by, user_traceback
+from .live import RunGraph, put_view
+from .state import SharedDiff, SharedWatch, copy_shared, short_repr
+from .tracebacks import user_traceback
 from .view import GraphView
 
 __all__ = ["Stepper"]
 
-Stop = Callable[[Event], bool]
+#: One advance of the session, as a click queues it (async flows).
+Advance = Callable[[], Awaitable[Event | None]]
 
 
 class Stepper(widgets.VBox):
@@ -44,10 +54,12 @@ class Stepper(widgets.VBox):
     Buttons: **Step** (the next event), **Next node** (on to the next node that starts),
     **Continue** (to the end, or to the next breakpoint), **Reset** (start over from a fresh
     copy of the ``shared`` given at the start). Breakpoints are nodes, chosen in the list or
-    given as ``breakpoints=`` (nodes or names). Everything can be driven from Python too:
-    :meth:`step`, :meth:`next_node`, :meth:`continue_`, :meth:`reset`; for an async flow each
-    schedules the work on the running loop and :meth:`wait` awaits it. Clicks made while an
-    async step runs are queued and taken one after another, in order (:attr:`queued`).
+    given as ``breakpoints=`` (nodes or names): the list is the session's ``halt_before``, and
+    :attr:`session` takes other breakpoints too (``halt_after``, ``halt_on``). Everything can be
+    driven from Python: :meth:`step`, :meth:`next_node`, :meth:`continue_`, :meth:`reset`; for
+    an async flow each schedules the work on the running loop and :meth:`wait` awaits it. Clicks
+    made while an async step runs are queued and taken one after another, in order
+    (:attr:`queued`).
 
     Values in ``shared`` that cannot be copied (a lock, a database connection, an open file, a
     generator) are kept as they are for Reset: the new run gets the very same objects, in the
@@ -74,17 +86,18 @@ class Stepper(widgets.VBox):
     def __init__(
         self,
         flow: BaseNode,
-        shared: dict[str, Any],
+        shared: Any,
         *,
         breakpoints: Iterable[BaseNode | str] = (),
     ) -> None:
         self.flow = flow
-        self.graph = build_graph(flow)
-        self.is_async = isinstance(flow, AsyncNode)
         self._initial, by_reference = copy_shared(shared)
         #: Where ``shared`` holds values that Reset keeps as they are (they cannot be copied).
         self.by_reference: tuple[str, ...] = by_reference
-        self.shared = shared
+        #: The run: its events, its breakpoints, how it ended.
+        self.session = Session(flow, shared)
+        #: The run laid over the flow's graph.
+        self.run_graph = RunGraph(flow)
 
         self.step_button = widgets.Button(description="Step", icon="step-forward")
         self.next_node_button = widgets.Button(description="Next node", icon="forward")
@@ -95,9 +108,10 @@ class Stepper(widgets.VBox):
         self.continue_button.on_click(lambda _: self.continue_())
         self.reset_button.on_click(lambda _: self.reset())
         self.breakpoint_picker = widgets.SelectMultiple(description="Break at")
+        self._picked: set[BaseNode] = set()  # what the list put in session.halt_before
+        self.breakpoint_picker.observe(lambda _: self._pick(), names="value")
         self._offer_breakpoints()
         self.breakpoint_picker.value = tuple(self._breakpoint_ids(breakpoints))
-        self.view = GraphView(self.graph)
         self.status = widgets.HTML()
         self.diff = widgets.HTML()
         self.error_box = widgets.HTML()
@@ -118,7 +132,7 @@ class Stepper(widgets.VBox):
         #: The task working through the clicks (async flows), while there is one.
         self.pending: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._clicks: deque[Stop] = deque()
+        self._clicks: deque[Advance] = deque()
         self._generation = 0  # which run the state below is about (Reset starts another)
         self._start()
 
@@ -126,39 +140,86 @@ class Stepper(widgets.VBox):
 
     def _start(self) -> None:
         self._generation += 1
-        self.events: list[Event] = []
-        self.last: Event | None = None
-        self.finished = False
-        #: The exception that ended the run: a failure, or an interruption.
-        self.error: BaseException | None = None
-        #: The ``error`` event that reported :attr:`error`: which node it escaped.
-        self.error_event: Event | None = None
+        self._drawn = 0  # how many of the session's events the graph has counted
         #: The error's traceback as the error box shows it: the user's frames, not the library's.
         self.error_text = ""
-        self.result: Any = None
-        self.overlay = Overlay()
-        #: ``shared`` as of the last step (values that cannot be copied as placeholders).
-        self.snapshot = trace.snapshot(self.shared)
+        #: ``shared`` watched from step to step.
+        self.watch = SharedWatch(self.shared)
         #: What the last step changed in ``shared``.
         self.changes: SharedDiff | None = None
         self._printed = io.StringIO()  # what the run printed since the last step was shown
         self._stepping_now = False
-        if self.is_async:
-            self._async_steps: AsyncGenerator[Event, None] = self.flow.asteps(self.shared)
-        else:
-            self._steps: Generator[Event, None, Any] = self.flow.steps(self.shared)
         self._render()
+
+    @property
+    def shared(self) -> Any:
+        """The ``shared`` the run works on (after a Reset, a fresh copy)."""
+        return self.session.shared
+
+    @property
+    def is_async(self) -> bool:
+        """Whether the flow is async: its steps run as tasks on the event loop."""
+        return self.session.is_async
+
+    @property
+    def events(self) -> list[Event]:
+        """Every event of the run so far."""
+        return self.session.events
+
+    @property
+    def last(self) -> Event | None:
+        """The latest event."""
+        return self.session.last
+
+    @property
+    def finished(self) -> bool:
+        """Whether the run has ended."""
+        return self.session.finished
+
+    @property
+    def error(self) -> BaseException | None:
+        """The exception that ended the run: a failure, or an interruption."""
+        return self.session.error
+
+    @property
+    def error_event(self) -> Event | None:
+        """The ``error`` event that reported :attr:`error`: which node it escaped."""
+        return self.session.error_event
 
     @property
     def interrupted(self) -> bool:
         """Whether the run was interrupted (an interrupt, an exit, a cancellation), not failed."""
-        return is_interruption(self.error)
+        return self.session.interrupted
 
     @property
     def where(self) -> str | None:
         """Where :attr:`error` escaped, as ``"flow › node"``; ``None`` when no node reported it."""
-        event = self.error_event
-        return None if event is None else " › ".join((*event.path, event.node.name))
+        return self.session.where
+
+    @property
+    def result(self) -> Any:
+        """What the run returned, once it has."""
+        return self.session.result
+
+    @property
+    def graph(self) -> Graph:
+        """The flow's graph (made anew when the flow was wired anew)."""
+        return self.run_graph.graph
+
+    @property
+    def view(self) -> GraphView:
+        """The view of :attr:`graph`."""
+        return self.run_graph.view
+
+    @property
+    def overlay(self) -> Overlay:
+        """The run so far, laid over :attr:`graph`."""
+        return self.run_graph.overlay
+
+    @property
+    def snapshot(self) -> dict[Any, Any]:
+        """``shared`` as of the last step (values that cannot be copied as placeholders)."""
+        return self.watch.snapshot
 
     @property
     def queued(self) -> int:
@@ -172,7 +233,7 @@ class Stepper(widgets.VBox):
 
     @property
     def breakpoints(self) -> set[str]:
-        """The graph ids of the nodes where Continue stops."""
+        """The graph ids of the nodes picked in the list, where Continue stops."""
         return set(self.breakpoint_picker.value)
 
     def _breakpoint_ids(self, breakpoints: Iterable[BaseNode | str]) -> list[str]:
@@ -195,55 +256,58 @@ class Stepper(widgets.VBox):
         self.breakpoint_picker.rows = min(6, max(2, len(names)))
         self.breakpoint_picker.value = tuple(chosen)
 
-    def _follow_wiring(self) -> None:
-        """Rebuild the graph, and the view, when the flow was wired anew since they were made."""
-        graph = build_graph(self.flow)
-        if _shape(graph) == _shape(self.graph):
-            return
-        self.graph = graph
-        old = self.view.widget
-        self.view = GraphView(graph)
-        self.children = tuple(
-            self.view.widget if child is old else child for child in self.children
-        )
-        self._offer_breakpoints()
-        self.overlay = Overlay.from_events(graph, self.events)
+    def _pick(self) -> None:
+        """Make the nodes picked in the list the session's ``halt_before`` (and leave the ones
+        code put there).
+        """
+        graph = self.graph
+        picked = {
+            graph[node_id].obj for node_id in self.breakpoint_picker.value if node_id in graph
+        }
+        self.session.halt_before.difference_update(self._picked - picked)
+        self.session.halt_before.update(picked)
+        self._picked = picked
+
+    def _follow_view(self, old: widgets.Widget) -> None:
+        """Show the view of a graph made anew, and offer its nodes as breakpoints."""
+        if self.view.widget is not old:
+            put_view(self, old, self.view.widget)
+            self._offer_breakpoints()
 
     # -- actions ------------------------------------------------------------------------
 
     def step(self) -> None:
         """Advance by one event."""
         __tracebackhide__ = True
-        self._advance(lambda event: True)
+        self._advance(self.session.step, self.session.astep)
 
     def next_node(self) -> None:
         """Advance until the next node starts (or the run ends)."""
         __tracebackhide__ = True
-        self._advance(lambda event: event.kind == "start")
+        self._advance(self.session.next_node, self.session.anext_node)
 
     def continue_(self) -> None:
-        """Advance to the end of the run, or until a breakpoint's node starts."""
+        """Advance to the end of the run, or to the next breakpoint."""
         __tracebackhide__ = True
-        points = self.breakpoints
-        self._advance(lambda event: event.kind == "start" and self.graph.find(event.node) in points)
+        self._advance(self.session.continue_, self.session.acontinue)
 
     def reset(self) -> None:
         """Abandon the current run and start over from a fresh copy of the initial ``shared``."""
         self._clicks.clear()
         worker, self.pending = self.pending, None
         if worker is not None and not worker.done():
-            worker.cancel()
-        if self.is_async:
-            closing = _close_after(self._async_steps, worker)
-            if self._loop is not None and not self._loop.is_closed():
-                self._schedule(closing)
-            else:
-                closing.close()
+            worker.cancel()  # its advance stops the old run; the session keeps it from the new
+        shared, self.by_reference = copy_shared(self._initial)
+        loop = self._loop
+        if loop is not None and not loop.is_running() and not loop.is_closed():
+            loop.run_until_complete(self.session.areset(shared))  # no loop runs here: stop it now
         else:
-            self._steps.close()
-        self.shared, self.by_reference = copy_shared(self._initial)
+            self.session.reset(shared)
         self.output.clear_output()
-        self._follow_wiring()
+        old = self.view.widget
+        self.run_graph.restart()
+        self.run_graph.follow_wiring()  # offer the nodes wired since as breakpoints
+        self._follow_view(old)
         self._start()
 
     async def wait(self) -> None:
@@ -255,15 +319,15 @@ class Stepper(widgets.VBox):
 
     # -- driving the run ----------------------------------------------------------------
 
-    def _advance(self, stop: Stop) -> None:
+    def _advance(self, advance: Callable[[], Event | None], queued: Advance) -> None:
+        """Advance the session: at once (sync flows), or as a task of the event loop."""
         __tracebackhide__ = True
         if not self.is_async:
             if not self.finished:
                 with self._stepping():
-                    while not self._take(next(self._steps), stop):
-                        pass
+                    advance()
             return
-        self._clicks.append(stop)
+        self._clicks.append(queued)
         if self.pending is None or self.pending.done():
             self.pending = self._schedule(self._take_clicks())
         elif self._loop is not None and not self._loop.is_running():
@@ -275,19 +339,27 @@ class Stepper(widgets.VBox):
     async def _take_clicks(self) -> None:
         """Take the queued clicks one by one, each advancing the run once."""
         __tracebackhide__ = True
-        while self._clicks and not self.finished:
-            stop = self._clicks.popleft()
-            with self._stepping():
-                while not self._take(await anext(self._async_steps), stop):
-                    pass
-        if self._clicks:  # the run is over: the clicks left have nothing to do
-            self._clicks.clear()
-            self.status.value = self._status_html()
+        generation = self._generation
+        try:
+            while self._clicks and not self.finished:
+                advance = self._clicks.popleft()
+                with self._stepping():
+                    try:
+                        await advance()
+                    except BaseException as exc:
+                        if isinstance(exc, asyncio.CancelledError) or exc is not self.error:
+                            raise
+                        # An interrupt that ended the run, kept in the session: a task has no
+                        # cell to stop, and raised out of the loop it would stop the kernel's.
+        finally:
+            if generation == self._generation and self._clicks:
+                self._clicks.clear()  # the run is over: the clicks left have nothing to do
+                self.status.value = self._status_html()
 
     @contextlib.contextmanager
     def _stepping(self) -> Iterator[None]:
-        """Around one advance, sync or async: capture what the run prints, record how the run
-        ended if it did, and show the state after it.
+        """Around one advance, sync or async: capture what the run prints, then show the state
+        after it.
         """
         __tracebackhide__ = True
         generation = self._generation
@@ -295,26 +367,10 @@ class Stepper(widgets.VBox):
         try:
             with self._capturing():
                 yield
-        except (StopIteration, StopAsyncIteration):
-            self._finish(None)
-        except BaseException as exc:
-            if generation != self._generation or not self._ends_run(exc):
-                raise  # not the run's: a Reset, or the loop cancelling the task that steps
-            self._finish(exc)
-            if not self.is_async and is_interruption(exc):
-                raise  # the interrupt still stops the cell (an async step has none to stop)
         finally:
-            if generation == self._generation:
+            if generation == self._generation:  # else a Reset started another run meanwhile
                 self._stepping_now = False
-                self._render_now()
-
-    def _ends_run(self, exc: BaseException) -> bool:
-        """Whether ``exc``, out of the run's generator, is the run's own end."""
-        if not isinstance(exc, asyncio.CancelledError):
-            return True
-        # A cancellation inside a node was reported first; else it is this task's own.
-        last = self.last
-        return last is not None and last.kind == "error" and is_interruption(last.value)
+                self._show_step()
 
     @contextlib.contextmanager
     def _capturing(self) -> Iterator[None]:
@@ -332,30 +388,20 @@ class Stepper(widgets.VBox):
                 self._printed.truncate()
                 self.output.append_stdout(printed)
 
-    def _take(self, event: Event, stop: Stop) -> bool:
-        """Record ``event``; whether to pause after it."""
-        if self.graph.find(event.node) is None or (
-            event.target is not None and self.graph.find(event.target) is None
-        ):
-            self._follow_wiring()  # recounts the events so far on the new graph
-        self.events.append(event)
-        self.last = event
-        self.overlay.add(self.graph, event)
-        if event.kind == "post" and event.node is self.flow:
-            self.result = event.value
-        if event.kind == "error":
-            return False  # the exception follows at once: show both together
-        return stop(event)
-
-    def _finish(self, error: BaseException | None) -> None:
-        # The result needs no keeping here: it is the value of the run's last post (see _take).
-        self.finished = True
-        event = None if error is None else reported_by(self.events, error)
-        if event is not None and event.value is not error and is_interruption(event.value):
-            error = event.value  # a cancelled task raises a CancelledError of its own
-        self.error = error
-        self.error_event = event
-        self.error_text = "" if error is None else user_traceback(error)
+    def _show_step(self) -> None:
+        """Show what the last advance did: its events on the graph, how the run ended, what
+        changed in ``shared``.
+        """
+        old = self.view.widget
+        events = self.session.events
+        for event in events[self._drawn :]:
+            self.run_graph.add(event)
+        self._drawn = len(events)
+        self._follow_view(old)
+        if self.error is not None and not self.error_text:
+            self.error_text = user_traceback(self.error)
+        self.changes = self.watch.diff()
+        self._render()
 
     def _schedule(self, coroutine: Any) -> asyncio.Future[Any]:
         if self._loop is None:
@@ -373,14 +419,8 @@ class Stepper(widgets.VBox):
 
     # -- the view -----------------------------------------------------------------------
 
-    def _render_now(self) -> None:
-        after = trace.snapshot(self.shared)
-        self.changes = diff_shared(self.snapshot, after)
-        self.snapshot = after
-        self._render()
-
     def _render(self) -> None:
-        self.view.update(self.overlay)
+        self.run_graph.draw()
         self.status.value = self._status_html()
         self.diff.value = "" if self.changes is None else self.changes.to_html()
         if self.error is not None:
@@ -409,9 +449,9 @@ class Stepper(widgets.VBox):
             parts.append(f"item {event.item + 1}{total}")
         if event.attempt is not None:
             parts.append(f"try {event.attempt + 1}")
-        if event.kind != "start":
+        if event.kind != START:
             parts.append(f"→ <code>{html.escape(short_repr(event.value))}</code>")
-        if event.kind == "transition":
+        if event.kind == TRANSITION:
             target = event.target.name if event.target is not None else "end of flow"
             parts.append(f"next: <b>{html.escape(target)}</b>")
         if self.error is not None:
@@ -428,24 +468,6 @@ class Stepper(widgets.VBox):
             return ""
         waiting = f" ({self.queued} more queued)" if self.queued else ""
         return f" · <i>working…{waiting}</i>"
-
-
-def _shape(graph: Graph) -> tuple[Any, ...]:
-    """What a graph is made of, to tell whether the flow was wired anew."""
-    nodes = tuple(
-        (node.id, id(node.obj), node.label, node.parent, node.is_start, node.ends_flow, node.start)
-        for node in graph.nodes
-    )
-    return nodes, graph.edges
-
-
-async def _close_after(
-    steps: AsyncGenerator[Event, None], worker: asyncio.Future[Any] | None
-) -> None:
-    """Close an abandoned run once the task stepping it has finished with it."""
-    if worker is not None and not worker.done():
-        await asyncio.wait({worker})
-    await steps.aclose()
 
 
 # -- output: the run's prints to its panel, everyone else's where they went -------------------

@@ -12,13 +12,12 @@ from __future__ import annotations
 import functools
 import os
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from types import FrameType
 
 import pocketflow
-from pocketflow import Event
 
-__all__ = ["is_interruption", "reported_by", "user_traceback"]
+__all__ = ["user_traceback"]
 
 _LIBRARY_DIRS = tuple(
     os.path.join(os.path.dirname(os.path.realpath(path)), "")
@@ -54,25 +53,6 @@ def user_traceback(exc: BaseException) -> str:
     <BLANKLINE>
     """
     return "".join(_chain(exc))
-
-
-def reported_by(events: Sequence[Event], exc: BaseException) -> Event | None:
-    """The ``error`` event among a run's ``events`` that reported ``exc``: where it escaped a node.
-
-    An exception can reach the caller as another object than the one reported (a cancelled
-    task raises its own ``CancelledError``; a coroutine wraps a hook's ``StopIteration``): then
-    the last ``error`` event is the one, since the exception a run reports propagates at once.
-    ``None`` when no node reported anything (an observer raised, say).
-    """
-    errors = [event for event in events if event.kind == "error"]
-    return next((event for event in errors if event.value is exc), errors[-1] if errors else None)
-
-
-def is_interruption(exc: BaseException | None) -> bool:
-    """Whether ``exc`` stopped a run without being a failure of it: an interrupt, an exit, a
-    cancellation (a ``BaseException`` that is not an ``Exception``).
-    """
-    return exc is not None and not isinstance(exc, Exception)
 
 
 def _chain(exc: BaseException) -> Iterator[str]:
