@@ -15,7 +15,7 @@ from .kinds import library_class
 if TYPE_CHECKING:
     from .nodes import BaseNode
 
-__all__ = ["StepLimitError"]
+__all__ = ["StepLimitError", "safe_repr"]
 
 
 class StepLimitError(RuntimeError):
@@ -73,10 +73,82 @@ def warn(message: str) -> None:
 
 def describe(value: Any) -> str:
     """``value`` for an error message: its repr (shortened) and its type."""
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{text} ({type(value).__name__})"
+    return f"{safe_repr(value, 60)} ({type(value).__name__})"
+
+
+def _repr(value: Any) -> str:
+    try:
+        return repr(value)
+    except Exception:
+        return f"<unrepresentable {type(value).__qualname__} object>"
+
+
+#: How the containers that :func:`short_repr` writes item by item open and close.
+_BRACKETS: Final[dict[type, tuple[str, str]]] = {
+    list: ("[", "]"),
+    tuple: ("(", ")"),
+    dict: ("{", "}"),
+    set: ("{", "}"),
+    frozenset: ("frozenset({", "})"),
+}
+
+
+def safe_repr(value: Any, limit: int | None = None) -> str:
+    """``repr(value)``, never raising (a broken ``__repr__`` gives a placeholder naming the
+    type), cut to ``limit`` characters when one is given.
+
+    With a limit, lists, tuples, dicts and sets (and long strings) are written from their start
+    only, up to the cut: showing a list of a million items costs what its first few cost.
+
+    >>> safe_repr(list(range(1_000_000)), 20)
+    '[0, 1, 2, 3, 4, 5, …'
+    """
+    if limit is None:
+        return _repr(value)
+    parts: list[str] = []
+    _write(value, parts, limit + 1, set())
+    text = "".join(parts)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _write(value: Any, parts: list[str], left: int, open_ids: set[int]) -> int:
+    """Append the repr of ``value`` to ``parts``, stopping once ``left`` characters are written;
+    return how many are left.
+    """
+    kind = type(value)
+    brackets = _BRACKETS.get(kind)
+    if brackets is None or not value:
+        # a string long enough to be cut: its start is all that shows
+        text = repr(value[:left]) if kind in (str, bytes) and len(value) > left else _repr(value)
+        parts.append(text)
+        return left - len(text)
+    opening, closing = brackets
+    if id(value) in open_ids:  # the container holds itself: written as Python writes it
+        parts.append(f"{opening}...{closing}")
+        return left - len(opening) - 3 - len(closing)
+    open_ids.add(id(value))
+    parts.append(opening)
+    left -= len(opening)
+    for index, item in enumerate(value.items() if kind is dict else value):
+        if left <= 0:
+            break  # the text is cut here anyway
+        if index:
+            parts.append(", ")
+            left -= 2
+        if kind is dict:
+            left = _write(item[0], parts, left, open_ids)
+            parts.append(": ")
+            left = _write(item[1], parts, left - 2, open_ids)
+        else:
+            left = _write(item, parts, left, open_ids)
+    else:
+        if kind is tuple and len(value) == 1:
+            parts.append(",")
+            left -= 1
+        parts.append(closing)
+        left -= len(closing)
+    open_ids.discard(id(value))
+    return left
 
 
 def add_note(exc: BaseException, note: str) -> None:

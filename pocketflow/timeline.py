@@ -24,8 +24,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
+from .errors import safe_repr
 from .events import ERROR, EXEC, FALLBACK, ITEM, POST, PREP, RETRY, START
-from .trace import safe_repr
 
 if TYPE_CHECKING:
     from .graph import Graph

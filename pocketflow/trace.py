@@ -48,7 +48,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import repeat
 from typing import Any, Final, NamedTuple
 
-from .errors import describe
+from .errors import describe, safe_repr
 from .events import ERROR, KINDS, POST, START, Event, observe
 from .graph import KIND_NAMES, EdgeKey, Graph, GraphEdge, GraphNode, Overlay, build_graph
 from .nodes import AsyncNode, BaseNode
@@ -62,6 +62,7 @@ __all__ = [
     "Trace",
     "TraceStep",
     "arecord",
+    "entries",
     "from_json",
     "record",
     "snapshot",
@@ -108,14 +109,6 @@ class RecordedError:
         return f"{self.type}: {self.message}" if self.message else self.type
 
 
-def safe_repr(value: Any) -> str:
-    """``repr(value)``, or a placeholder naming its type when ``__repr__`` raises."""
-    try:
-        return repr(value)
-    except Exception:
-        return f"<unrepresentable {type(value).__qualname__} object>"
-
-
 def _safe_str(exc: BaseException) -> str:
     try:
         return str(exc)
@@ -144,16 +137,25 @@ def snapshot(shared: Any) -> dict[Any, Any]:
     >>> snap["notes"], type(snap["lock"]).__name__
     (['a'], 'Repr')
     """
+    return {key: copy_or_repr(value) for key, value in entries(shared).items()}
+
+
+def entries(shared: Any) -> Mapping[Any, Any]:
+    """The top-level keys of ``shared`` and their live values: a dict as it is (not copied),
+    another mapping's items, an object's attributes, or the object itself under ``"<shared>"``.
+    Never raises. Snapshots and the views read ``shared`` through this one rule.
+    """
     try:
+        if isinstance(shared, dict):
+            return shared
         if isinstance(shared, Mapping):
-            entries = list(shared.items())
-        elif hasattr(shared, "__dict__"):
-            entries = list(vars(shared).items())
-        else:
-            return {"<shared>": copy_or_repr(shared)}
+            return dict(shared.items())
+        if hasattr(shared, "__dict__"):
+            attributes: dict[Any, Any] = vars(shared)
+            return attributes
     except Exception as exc:  # e.g. a mapping whose iteration fails
         return {"<shared>": Repr(f"<shared could not be read: {safe_repr(exc)}>")}
-    return {key: copy_or_repr(value) for key, value in entries}
+    return {"<shared>": shared}
 
 
 # The keys that mark a JSON object as an encoded value rather than a plain dict.

@@ -15,83 +15,27 @@ import copy
 import datetime
 import decimal
 import html
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from pocketflow.trace import Repr, safe_repr
+from pocketflow.errors import safe_repr
+from pocketflow.trace import Repr
+from pocketflow.trace import entries as entries_of
 
 __all__ = ["SharedDiff", "SharedWatch", "copy_shared", "diff_shared", "short_repr"]
 
 
 # -- the one short repr ---------------------------------------------------------------------
 
-#: How the containers that :func:`short_repr` writes item by item open and close.
-_BRACKETS: Final[dict[type, tuple[str, str]]] = {
-    list: ("[", "]"),
-    tuple: ("(", ")"),
-    dict: ("{", "}"),
-    set: ("{", "}"),
-    frozenset: ("frozenset({", "})"),
-}
-
 
 def short_repr(value: Any, limit: int = 120) -> str:
-    """``repr(value)``, cut to ``limit`` characters; never raises.
-
-    Every value is written by the core's :func:`pocketflow.trace.safe_repr`, except that lists,
-    tuples, dicts and sets (and long strings) are written from their start only, up to the cut:
-    showing a list of a million items costs what its first few cost.
+    """``repr(value)``, cut to ``limit`` characters; never raises (the core's
+    :func:`pocketflow.errors.safe_repr`, with the views' default length).
 
     >>> short_repr(list(range(1_000_000)), 20)
     '[0, 1, 2, 3, 4, 5, …'
     """
-    parts: list[str] = []
-    _write(value, parts, limit + 1, set())
-    text = "".join(parts)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _write(value: Any, parts: list[str], left: int, open_ids: set[int]) -> int:
-    """Append the repr of ``value`` to ``parts``, stopping once ``left`` characters are written;
-    return how many are left.
-    """
-    kind = type(value)
-    brackets = _BRACKETS.get(kind)
-    if brackets is None or not value:
-        if kind in (str, bytes) and len(value) > left:
-            text = repr(value[:left])  # long enough to be cut: the start is all that shows
-        else:
-            text = safe_repr(value)
-        parts.append(text)
-        return left - len(text)
-    opening, closing = brackets
-    if id(value) in open_ids:  # the container holds itself: written as Python writes it
-        parts.append(f"{opening}...{closing}")
-        return left - len(opening) - 3 - len(closing)
-    open_ids.add(id(value))
-    parts.append(opening)
-    left -= len(opening)
-    for index, item in enumerate(value.items() if kind is dict else value):
-        if left <= 0:
-            break  # the text is cut here anyway
-        if index:
-            parts.append(", ")
-            left -= 2
-        if kind is dict:
-            left = _write(item[0], parts, left, open_ids)
-            parts.append(": ")
-            left = _write(item[1], parts, left - 2, open_ids)
-        else:
-            left = _write(item, parts, left, open_ids)
-    else:
-        if kind is tuple and len(value) == 1:
-            parts.append(",")
-            left -= 1
-        parts.append(closing)
-        left -= len(closing)
-    open_ids.discard(id(value))
-    return left
+    return safe_repr(value, limit)
 
 
 # -- what changed between two steps ---------------------------------------------------------
@@ -162,12 +106,12 @@ class SharedWatch:
         self.shared = shared
         #: The copy of ``shared`` as of the last look, key by key: read it, do not change it.
         self.snapshot: dict[Any, Any] = {
-            key: _copy_value(value) for key, value in _entries(shared).items()
+            key: _copy_value(value) for key, value in entries_of(shared).items()
         }
 
     def diff(self) -> SharedDiff:
         """What changed in ``shared`` since the last call (or since made); moves on to now."""
-        entries = _entries(self.shared)
+        entries = entries_of(self.shared)
         before = self.snapshot
         try:
             if before == entries:  # in C, over the identical objects: the step wrote nothing
@@ -230,23 +174,6 @@ class _Uncopied(Repr):
         return self.text == safe_repr(other)
 
     __hash__ = Repr.__hash__
-
-
-def _entries(shared: Any) -> Mapping[Any, Any]:
-    """The top-level keys of ``shared`` and their live values, read as
-    :func:`pocketflow.trace.snapshot` reads them (a dict is used as it is, not copied).
-    """
-    try:
-        if isinstance(shared, dict):
-            return shared
-        if isinstance(shared, Mapping):
-            return dict(shared.items())
-        if hasattr(shared, "__dict__"):
-            attributes: dict[str, Any] = vars(shared)
-            return attributes
-    except Exception as exc:  # e.g. a mapping whose iteration fails
-        return {"<shared>": Repr(f"<shared could not be read: {safe_repr(exc)}>")}
-    return {"<shared>": shared}
 
 
 def _copy_value(value: Any, previous: Any = _ABSENT) -> Any:
