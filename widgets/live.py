@@ -25,6 +25,7 @@ from pocketflow.stepping import is_interruption, reported_by
 from pocketflow.trace import Recorder, Trace
 
 from .running import arun, run
+from .timeline import LiveTimeline
 from .tracebacks import user_traceback
 from .view import GraphView
 
@@ -138,11 +139,25 @@ class LiveRun:
     1
     """
 
-    def __init__(self, flow: BaseNode, *, interval: float = 0.1, display_widget: bool = True):
+    def __init__(
+        self,
+        flow: BaseNode,
+        *,
+        interval: float = 0.1,
+        display_widget: bool = True,
+        timeline: bool = False,
+    ):
         self.flow = flow
         self.run_graph = RunGraph(flow)
         self.status = widgets.HTML()
-        self.widget = widgets.VBox([self.run_graph.view.widget, self.status])
+        #: With ``timeline=True``: the run's timeline, growing under the graph as it runs.
+        self.timeline = (
+            LiveTimeline(flow, interval=interval, display_widget=False) if timeline else None
+        )
+        parts = [self.run_graph.view.widget, self.status]
+        if self.timeline is not None:
+            parts.append(self.timeline.widget)
+        self.widget = widgets.VBox(parts)
         self.interval = interval
         self.display_widget = display_widget
         self.recorder = Recorder()
@@ -247,11 +262,15 @@ class LiveRun:
         self.error_event = None
         self.error_text = ""
         self._last = None
+        listeners: list[Any] = [self, self.recorder]
+        if self.timeline is not None:
+            self.timeline.start()
+            listeners.append(self.timeline)
         self.render()
         if self.display_widget:
             display(self.widget)
         try:
-            with observe(self, self.recorder):
+            with observe(*listeners):
                 yield
         except BaseException as exc:
             self._end(exc)
@@ -262,11 +281,16 @@ class LiveRun:
         self.error = error
         self.error_event = None if error is None else reported_by(self.run_graph.events, error)
         self.error_text = "" if error is None else user_traceback(error)
+        if self.timeline is not None:
+            self.timeline.finish(error)
         self.render()
 
 
-def run_live(flow: BaseNode, shared: Any, *, interval: float = 0.1) -> Any:
-    """Show ``flow``'s graph in the cell and run it on ``shared``, lighting up the graph.
+def run_live(
+    flow: BaseNode, shared: Any, *, interval: float = 0.1, timeline: bool = False
+) -> Any:
+    """Show ``flow``'s graph in the cell and run it on ``shared``, lighting up the graph (and,
+    with ``timeline=True``, a timeline of the run growing under it).
 
     Returns what the run returns; an exception is re-raised after the view shows where it
     happened. Use :class:`LiveRun` to keep the trace.
@@ -280,10 +304,12 @@ def run_live(flow: BaseNode, shared: Any, *, interval: float = 0.1) -> Any:
     'done'
     """
     __tracebackhide__ = True
-    return LiveRun(flow, interval=interval).run(shared)
+    return LiveRun(flow, interval=interval, timeline=timeline).run(shared)
 
 
-async def arun_live(flow: BaseNode, shared: Any, *, interval: float = 0.1) -> Any:
+async def arun_live(
+    flow: BaseNode, shared: Any, *, interval: float = 0.1, timeline: bool = False
+) -> Any:
     """``await arun_live(flow, shared)``: :func:`run_live` in the running event loop.
 
     >>> import asyncio
@@ -292,4 +318,4 @@ async def arun_live(flow: BaseNode, shared: Any, *, interval: float = 0.1) -> An
     VBox(...)
     """
     __tracebackhide__ = True
-    return await LiveRun(flow, interval=interval).run_async(shared)
+    return await LiveRun(flow, interval=interval, timeline=timeline).run_async(shared)

@@ -93,3 +93,26 @@ def test_a_live_run_counts_only_its_own_run_as_its_trace_does() -> None:
     helper_id = live.graph.id_of(helper)
     assert live.overlay.visits[helper_id] == 1
     assert live.trace.overlay().visits[helper_id] == 1
+
+
+def test_a_live_run_can_grow_its_timeline_under_the_graph() -> None:
+    import asyncio
+
+    from pocketflow import AsyncFlow, AsyncParallelBatchNode
+
+    class Items(AsyncParallelBatchNode):
+        async def prep_async(self, shared: Any) -> Any:
+            return [1, 2, 3]
+
+        async def exec_async(self, item: int) -> Any:
+            await asyncio.sleep(0)
+            return item
+
+    live = LiveRun(AsyncFlow(start=Items(name="items"), name="main"), display_widget=False,
+                   interval=0, timeline=True)
+    asyncio.run(live.run_async({}))
+    assert live.timeline is not None and live.timeline.widget in live.widget.children
+    labels = [lane["label"] for lane in live.timeline.timeline.lanes]
+    assert labels == ["main", "items", "item 0", "item 1", "item 2"]
+    assert live.timeline.updates > 1  # it grew during the run, not only at the end
+    assert live.timeline.timeline.running is False
