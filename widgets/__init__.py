@@ -1,4 +1,4 @@
-"""Notebook toolkit for PocketFlow: inline graphs, live runs, a stepper and trace replay.
+"""Notebook toolkit for PocketFlow: inline graphs, live runs, a stepper, trace replay, timelines.
 
 Imported as ``pocketflow_widgets``:
 
@@ -6,6 +6,8 @@ Imported as ``pocketflow_widgets``:
 - :func:`run_live` / :func:`arun_live` run a flow while its graph lights up in the cell.
 - :class:`Stepper` walks a run one phase at a time, without blocking the kernel.
 - :class:`Replay` browses a recorded :class:`pocketflow.trace.Trace` step by step.
+- :class:`Timeline` draws a run in time; :class:`LiveTimeline` grows one as a flow runs, and
+  :func:`timeline_replay` links one to a replay.
 - :func:`run` runs any flow, async ones included, from synchronous code.
 - :func:`to_graphviz` gives a flow's graph as a ``graphviz.Source``, to render to a file.
 """
