@@ -858,47 +858,32 @@ def _steps_of(
     events: Sequence[Event], graph: Graph, snapshots: Sequence[dict[Any, Any]] | None
 ) -> list[TraceStep]:
     """The events of one run as trace steps: node objects become ids in ``graph``, times
-    become offsets from the first event.
+    become offsets from the first event, scopes their ids.
 
-    Column by column, with ``zip`` and ``map``: the loops run in C.
+    One plain loop: measured, it beats building the steps column by column with ``zip`` and
+    ``map`` (which allocates a column per field).
     """
     if not events:
         return []
-    ids = {id(node.obj): node.id for node in graph.nodes}
-    names = {id(node.obj): node.name for node in graph.nodes}
-    steps, kinds, nodes, paths, values, params, items, totals, attempts, targets, scopes, times = (
-        zip(*events, strict=True)
-    )
-    unique = set(scopes)  # one per node run: far fewer than events
-    scope_ids = {scope: None if scope is None else scope.id for scope in unique}
-    parents = {
-        scope: None if scope is None or scope.parent is None else scope.parent.id
-        for scope in unique
-    }
-    keys = list(map(id, nodes))
-    node_names = list(map(names.get, keys))
-    if None in node_names:  # a node the graph does not hold (wired after the run started)
-        node_names = [node.name for node in nodes]
-    offsets = map(operator.sub, times, repeat(times[0]))
-    columns = zip(
-        steps,
-        kinds,
-        map(ids.get, keys),
-        node_names,
-        paths,
-        values,
-        params,
-        items,
-        totals,
-        attempts,
-        map(ids.get, map(id, targets)),  # id(None) is no node's
-        repeat(None) if snapshots is None else snapshots,
-        offsets,
-        map(scope_ids.__getitem__, scopes),
-        map(parents.__getitem__, scopes),
-        strict=False,
-    )
-    return list(map(_new_trace_step, columns))
+    known = {id(node.obj): (node.id, node.name) for node in graph.nodes}
+    ids = {key: node_id for key, (node_id, _) in known.items()}
+    scope_ids: dict[Any, tuple[int | None, int | None]] = {None: (None, None)}
+    shots: Iterable[Any] = repeat(None) if snapshots is None else snapshots
+    start = events[0].time
+    steps: list[TraceStep] = []
+    append = steps.append
+    for event, shared in zip(events, shots, strict=False):
+        step, kind, node, path, value, params, item, total, attempt, target, scope, when = event
+        node_id, name = known.get(id(node)) or (None, node.name)  # a node wired after the run
+        scoped = scope_ids.get(scope)
+        if scoped is None:
+            parent = scope.parent  # type: ignore[union-attr]
+            scoped = scope_ids[scope] = (scope.id, None if parent is None else parent.id)  # type: ignore[union-attr]
+        target_id = None if target is None else ids.get(id(target))
+        fields = (step, kind, node_id, name, path, value, params, item, total, attempt,
+                  target_id, shared, when - start, *scoped)
+        append(_new_trace_step(fields))
+    return steps
 
 
 _SCOPE: Final = operator.itemgetter(10)  # Event.scope, read in C
