@@ -413,6 +413,8 @@ delete window.__labkitWatches[key];
 if (arg.watch) {
   // Every text that `arg.watch` shows in the cell's output, recorded by a MutationObserver
   // as the page renders it (not sampled), each with whether the cell had finished by then.
+  // Attributes are observed too: a selector on one (`g[data-state="current"]`) matches other
+  // elements when only an attribute changed.
   const cell = notebook.widgets[arg.index];
   const watch = {values: [], last: null, observer: null};
   const record = () => {
@@ -423,7 +425,8 @@ if (arg.watch) {
     watch.values.push({value, finished: cellFinished(panel, arg.path, arg.index)});
   };
   watch.observer = new MutationObserver(record);
-  watch.observer.observe(cell.node, {childList: true, subtree: true, characterData: true});
+  watch.observer.observe(
+    cell.node, {childList: true, subtree: true, characterData: true, attributes: true});
   window.__labkitWatches[key] = watch;
 }
 window.jupyterapp.shell.activateById(panel.id);
@@ -760,7 +763,9 @@ class JupyterLabPage:
         """Start running the cell at ``index`` (from 0) alone, without waiting for it.
 
         With ``watch`` (a CSS selector), every text that what it matches in the cell's output
-        shows from now on is recorded as the page renders it: see :meth:`output_changes`.
+        shows from now on is recorded as the page renders it: see :meth:`output_changes`. The
+        selector is matched again whenever the output changes, an attribute included, so one
+        on a state (``g[data-state="current"] > title``) follows the state.
         """
         self.page.evaluate(_START_CELL, {"path": self._path(), "index": index, "watch": watch})
 
@@ -806,8 +811,9 @@ class JupyterLabPage:
         finished; return each text the watched elements showed while it ran.
 
         The texts are recorded in the page by a ``MutationObserver`` as they are rendered, so
-        none is missed however busy the machine is. Successive texts differ; a text first shown
-        once the cell had finished is not included.
+        none is missed however busy the machine is. Each text is the texts of all the elements
+        the selector matched, in document order, joined by line breaks. Successive texts
+        differ; a text first shown once the cell had finished is not included.
         """
         path = self._path()
         self.wait_for_cell(index, timeout)
