@@ -2,16 +2,17 @@
 # # A tour of the toolkit
 #
 # `pocketflow_widgets` is the notebook side of this project: it draws a flow, runs it while the
-# drawing lights up, walks a run one phase at a time, and replays a recorded run. This page
+# drawing lights up, walks a run one phase at a time, replays a recorded run, and lays a run
+# out in time. This page
 # shows each tool once, on one small flow. The chapters that follow explain the ideas behind
 # them; come back here when you want the tool itself.
 
 # %%
 import asyncio
 
-from pocketflow import AsyncFlow, AsyncNode, Flow, Node
-from pocketflow.trace import Trace, record
-from pocketflow_widgets import Replay, Stepper, arun_live, run, run_live, show
+from pocketflow import AsyncFlow, AsyncNode, AsyncParallelBatchNode, Flow, Node
+from pocketflow.trace import Trace, arecord, record
+from pocketflow_widgets import Replay, Stepper, Timeline, arun_live, run, run_live, show
 
 # %% [markdown]
 # ## The flow
@@ -128,3 +129,34 @@ facts
 more = {"topic": "bats"}
 run(fetch_flow, more)
 more
+
+# %% [markdown]
+# ## `Timeline`: a run in time
+#
+# > **Beyond the original PocketFlow:** timelines, the recorded runs they draw (`record`,
+# > `arecord`) and the `max_concurrency` limit used below are additions of this library.
+#
+# `Timeline(trace)` draws a recorded run against a time axis: a lane per node run and per
+# batch item, a bar per phase or try in the colours of the graph, and a hatched bar where an
+# item waits for a free slot. Hover over a bar for its value and duration; a click (or Enter)
+# picks it and sets `timeline.selected_step`, the step a replay would show. With
+# `timeline=True`, `run_live` and `arun_live` grow a timeline under the graph as the flow runs,
+# and `timeline_replay(trace, flow)` links one to a `Replay`. Here three fetches run at most
+# two at a time, so the third waits until one of the first two is done.
+
+
+# %%
+class FetchAll(AsyncParallelBatchNode):
+    async def prep_async(self, shared):
+        return shared["topics"]
+
+    async def exec_async(self, topic):
+        await asyncio.sleep(0.05)  # stands in for a network call
+        return f"three facts about {topic}"
+
+
+fetch_all = FetchAll(max_concurrency=2, name="fetch_all")
+timeline = Timeline(await arecord(fetch_all, {"topics": ["owls", "bats", "moths"]}))
+waited = [timeline.lanes[bar.lane]["label"] for bar in timeline.bars if bar.kind == "wait"]
+print("lanes:", [lane["label"] for lane in timeline.lanes], "waited:", waited)
+timeline
