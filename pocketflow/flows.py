@@ -180,6 +180,12 @@ class Flow(BaseNode):
 class BatchFlow(Flow):
     """A flow whose ``prep`` returns a list of param dicts: the graph runs once per dict, in
     order, with the flow's params updated by that dict. Returns ``None`` by default.
+
+    Batch flows take no ``executor``, unlike :class:`~pocketflow.BatchNode`: each run of the
+    graph reads and writes ``shared`` in its nodes' ``prep`` and ``post``, and a worker process
+    has only a copy of it (what it wrote would be lost), while threads would change it under
+    one another. To scale out, put the executor on the batch node inside, whose ``exec`` never
+    touches ``shared``.
     """
 
     kind = "batch_flow"
@@ -227,7 +233,8 @@ class AsyncParallelBatchFlow(AsyncFlow, BatchFlow):
     """An async batch flow whose runs, one per param dict, go concurrently.
 
     ``max_concurrency`` caps how many run at once (default: all). When one run fails, the others
-    are cancelled and awaited before the exception propagates.
+    are cancelled and awaited before the exception propagates. No ``executor``: the runs share
+    ``shared`` (see :class:`BatchFlow`); put the executor on the batch node inside.
     """
 
     kind = "parallel_flow"

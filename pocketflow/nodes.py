@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import pickle
+import sys
 import time
-from collections.abc import AsyncGenerator, Generator, Iterable, Sized
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Sized
+from concurrent.futures import BrokenExecutor, Executor, Future
 from time import perf_counter_ns as now
 from typing import Any, ClassVar, TypeVar
 
@@ -381,9 +384,49 @@ class Node(BaseNode):
 class BatchNode(Node):
     """A node whose ``prep`` returns items: ``exec`` runs once per item (with retries each),
     and ``post`` receives the results in input order. ``None`` from ``prep`` means no items.
+
+    ``executor`` (an addition to the original): any :class:`concurrent.futures.Executor`, such
+    as a ``ThreadPoolExecutor``, a ``ProcessPoolExecutor`` or Dask's ``client.get_executor()``.
+    Each item's ``exec`` then runs there, at once, up to ``max_concurrency`` items submitted at
+    a time (default: all), and this node waits for them (blocking: it is a sync node). Items are
+    the unit that can leave the process because ``exec`` never touches ``shared``; ``prep`` and
+    ``post`` stay here. An item runs in the worker as one call: ``exec`` with its retries (on a
+    copy of the node, so ``self.cur_retry`` is that item's try), then ``exec_fallback`` if every
+    try failed. Its ``retry`` and ``fallback`` events travel back with its result, timed by the
+    worker's clock counted back from the result's arrival, and are emitted before its ``item``
+    event. Results and ``item`` events come in input order, as without an executor.
+
+    When an item fails, the items not started are cancelled and the exception propagates; items
+    already running in a worker cannot be stopped, but nothing waits for them and their results
+    are dropped, so ``post`` never sees them. The executor is the caller's to shut down.
     """
 
     kind = "batch"
+    #: Whether the items run at once without an executor too (then ``max_concurrency`` applies
+    #: without one, and ``item`` events come as items finish, not in input order).
+    _items_at_once: ClassVar[bool] = False
+    #: Where each item's ``exec`` runs; ``None``: here, one item after another.
+    executor: Executor | None = None
+    #: How many items may be submitted to the executor and not yet done; ``None``: all.
+    max_concurrency: int | None = None
+
+    def __init__(
+        self,
+        max_retries: int = 1,
+        wait: float = 0,
+        *,
+        executor: Executor | None = None,
+        max_concurrency: int | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(max_retries, wait, name=name)
+        self.executor = check_executor(self, executor)
+        self.max_concurrency = check_concurrency(self, max_concurrency)
+        if max_concurrency is not None and executor is None and not self._items_at_once:
+            raise ValueError(
+                f"{label(self)}: max_concurrency needs an executor (executor=...): without one, "
+                "the items run one after another"
+            )
 
     @awaits
     def _exec_steps(
@@ -396,6 +439,10 @@ class BatchNode(Node):
         scope: Scope | None,
     ) -> Steps:
         __tracebackhide__ = True
+        executor = self.executor
+        if executor is not None:
+            listed = list(_batch_items(self, prep_res))
+            return (yield from self._executor_steps(executor, listed, run, origin, path, scope))
         items = _batch_items(self, prep_res)
         total = len(items) if isinstance(items, Sized) else None
         results = []
@@ -422,6 +469,99 @@ class BatchNode(Node):
             detail = (index, total, None, None, scope, now())
             yield (run.count(), ITEM, origin, path, result, self.params, *detail)
         return result
+
+    @awaits
+    def _executor_steps(
+        self,
+        executor: Executor,
+        items: list[Any],
+        run: Run,
+        origin: BaseNode,
+        path: tuple[str, ...],
+        scope: Scope | None,
+    ) -> Steps:
+        """Run every item's attempts on :attr:`executor`; the results in input order.
+
+        One loop for sync and async nodes: only the wait differs (see ``runners.Completions``).
+        At most ``max_concurrency`` items are in the executor at once; the next is submitted
+        when one comes back. Whatever way this ends early (an item failed, the run was
+        cancelled, a stepping consumer closed it), the items not started are cancelled.
+        """
+        __tracebackhide__ = True
+        check_executor(self, executor)  # it may have been set after __init__
+        total = len(items)
+        submit = _item_submitter(self, executor, run.emit)
+        limit = self.max_concurrency or total
+        in_order = not self._items_at_once
+        results: list[Any] = [None] * total
+        submitted_at: dict[int, int] = {}
+        arrived: dict[int, tuple[tuple[_Try, ...], int]] = {}  # results not reported yet
+        futures = runners.Completions(asyncio.get_running_loop() if self._is_async else None)
+        queued = reported = 0
+        last_report = 0  # when the last item event was emitted: in input order, time goes on
+        try:
+            while reported < total:
+                while queued < total and len(futures) < limit:
+                    futures.add(submit(items[queued], queued), queued)
+                    if run.emit:
+                        submitted_at[queued] = now()
+                    queued += 1
+                index, future = yield from futures.next_done()
+                came_back = now()
+                failed, value, tries = _outcome(self, executor, future, index)
+                if failed:
+                    futures.cancel()  # before the events: a stepping consumer may pause there
+                    if run.emit:
+                        floor = max(submitted_at[index], last_report)
+                        yield from self._replay(tries, index, floor, came_back,
+                                                run, origin, path, scope)
+                    raise value
+                results[index] = value
+                if not run.emit:
+                    reported += 1
+                    continue
+                arrived[index] = (tries, came_back)
+                ready = range(reported, total) if in_order else (index,)
+                for next_index in ready:
+                    if next_index not in arrived:
+                        break
+                    tries, came_back = arrived.pop(next_index)
+                    floor = max(submitted_at[next_index], last_report)
+                    yield from self._replay(tries, next_index, floor, came_back,
+                                            run, origin, path, scope)
+                    detail = (next_index, total, None, None, scope, now())
+                    yield (run.count(), ITEM, origin, path, results[next_index], self.params,
+                           *detail)
+                    reported += 1
+                    if in_order:
+                        last_report = detail[-1]
+        finally:
+            futures.cancel()
+        return results
+
+    def _replay(
+        self,
+        tries: tuple[_Try, ...],
+        index: int,
+        floor: int,
+        came_back: int,
+        run: Run,
+        origin: BaseNode,
+        path: tuple[str, ...],
+        scope: Scope | None,
+    ) -> Generator[tuple[Any, ...], None, None]:
+        """The ``retry`` and ``fallback`` events an item's worker reported, in order.
+
+        The worker's clock is not this process's (it may be another machine's), but a duration
+        is a duration: each event is timed by how long before the item's end it happened,
+        counted back from when the result came back, and never before ``floor`` (when the item
+        was submitted and, in a batch that reports in input order, when the item before it was
+        reported: a timeline draws such a batch's items one after another).
+        """
+        for kind, attempt, value, before_end in tries:
+            when = max(floor, came_back - before_end)
+            yield (run.count(), kind, origin, path, value, self.params,
+                   index, None, attempt, None, scope, when)
 
 
 class AsyncNode(Node):
@@ -479,21 +619,17 @@ class AsyncParallelBatchNode(AsyncNode, BatchNode):
     its own retry state: an item that retries does so on its own shallow copy of the node, so
     ``self.cur_retry`` in ``exec_async`` is that item's try. When an item fails, the others are
     cancelled and awaited before the exception propagates.
+
+    ``executor`` (an addition to the original) runs each item's ``exec_async``, retries and
+    fallback included, in a :class:`concurrent.futures.Executor`, as :class:`BatchNode` does;
+    the node awaits the results, so the event loop goes on meanwhile. In the worker the item
+    runs in an event loop of its own (``asyncio.run``), so it must not use objects bound to
+    the caller's loop. ``item`` events come as results come back, as without an executor.
     """
 
     kind = "parallel"
     _retries_on_copy = True
-
-    def __init__(
-        self,
-        max_retries: int = 1,
-        wait: float = 0,
-        *,
-        max_concurrency: int | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(max_retries, wait, name=name)
-        self.max_concurrency = check_concurrency(self, max_concurrency)
+    _items_at_once = True
 
     @awaits
     def _exec_steps(
@@ -507,6 +643,9 @@ class AsyncParallelBatchNode(AsyncNode, BatchNode):
     ) -> Steps:
         __tracebackhide__ = True
         items = list(_batch_items(self, prep_res))
+        executor = self.executor
+        if executor is not None:
+            return (yield from self._executor_steps(executor, items, run, origin, path, scope))
         total = len(items)
         if run.emit:
             all_steps = [
@@ -557,6 +696,148 @@ def check_concurrency(node: BaseNode, limit: int | None) -> int | None:
             f"integer >= 1, got {describe(limit)}"
         )
     return limit
+
+
+def check_executor(node: BaseNode, executor: Any) -> Executor | None:
+    """Validate an ``executor`` argument: ``None`` or a :class:`concurrent.futures.Executor`."""
+    if executor is None or isinstance(executor, Executor):
+        return executor
+    hint = ""
+    if hasattr(executor, "get_executor"):  # a Dask Client, most likely
+        hint = " (a Dask Client? pass client.get_executor())"
+    elif isinstance(executor, type) and issubclass(executor, Executor):
+        hint = f" (the class itself: pass an instance, {executor.__name__}())"
+    raise TypeError(
+        f"{label(node)}: executor must be None (run the items here) or a "
+        "concurrent.futures.Executor, such as a ThreadPoolExecutor, a ProcessPoolExecutor or "
+        f"Dask's client.get_executor(); got {describe(executor)}{hint}"
+    )
+
+
+#: What a worker reports of an item's failed tries: (event kind, try number, exception, how many
+#: nanoseconds before the item's end it happened).
+_Try = tuple[str, int, Exception, int]
+
+#: The attribute of an item's exception that carries its ``_Try`` records back from a worker.
+_TRIES_ATTRIBUTE = "_pocketflow_tries"
+
+
+def _run_item(node: Node, item: Any, index: int, report: bool) -> tuple[Any, tuple[_Try, ...]]:
+    """One batch item where an executor runs it: ``exec`` with its retries, then
+    ``exec_fallback``, on a copy of ``node``; returns the result and, when ``report``, the
+    records of its failed tries (the caller turns them into ``retry``/``fallback`` events).
+
+    The same generator as in-process items (``Node._attempts``) does the work, with a run of
+    its own whose events are collected here. An async node's attempts run in a new event loop.
+    """
+    __tracebackhide__ = True
+    node = node.__copy__()  # several items may share the object sent (threads do)
+    run = Run()
+    events: list[Event] = []
+    run.observers = (events.append,) if report else ()
+    run.emit = report
+    steps = node._attempts(item, run, node, (), None, index)
+    try:
+        if node._is_async:
+            result = asyncio.run(runners.run_to_end_async(steps, run))
+        else:
+            result = runners.run_to_end(steps, run)
+    except Exception as exc:
+        setattr(exc, _TRIES_ATTRIBUTE, _tries(events))
+        raise
+    return result, _tries(events)
+
+
+def _run_pickled_item(
+    payload: bytes, name: str, item: Any, index: int, report: bool
+) -> tuple[Any, tuple[_Try, ...]]:
+    """:func:`_run_item` for a node sent pickled (to a ``ProcessPoolExecutor``): unpickling it
+    here, in the worker process, is where a class the worker cannot import fails, so that is
+    where the failure is explained.
+    """
+    __tracebackhide__ = True
+    try:
+        node = pickle.loads(payload)
+    except Exception as exc:
+        raise TypeError(
+            f"{name} could not be rebuilt in a ProcessPoolExecutor's worker process "
+            f"({type(exc).__name__}: {exc}). {_PICKLE_ADVICE}"
+        ) from exc
+    return _run_item(node, item, index, report)
+
+
+_PICKLE_ADVICE = (
+    "A ProcessPoolExecutor sends the node with the standard pickle, which sends a class by "
+    "name for the worker to import: define the node's class (and whatever its attributes hold) "
+    "in a module the workers can import, not in __main__, a notebook cell or a function; or run "
+    "the batch on Dask (client.get_executor()), which pickles with cloudpickle and sends such "
+    "classes whole."
+)
+
+
+def _tries(events: list[Event]) -> tuple[_Try, ...]:
+    end = now()
+    return tuple((e.kind, e.attempt, e.value, end - e.time) for e in events)  # type: ignore[misc]
+
+
+def _item_submitter(
+    node: BatchNode, executor: Executor, report: bool
+) -> Callable[[Any, int], Future[Any]]:
+    """A function that submits one item to ``executor`` and returns its future.
+
+    Workers get a copy of the node without its successors (the rest of the graph) and without
+    the executor (which cannot travel). A ``ProcessPoolExecutor`` gets it pickled here, once
+    per run rather than once per item, and any failure to pickle it is reported before an item
+    is submitted.
+    """
+    clone = node.__copy__()
+    clone.successors = {}
+    clone.executor = None
+    process_pools = sys.modules.get("concurrent.futures.process")  # imported by whoever made one
+    call: Callable[..., Any] = _run_item
+    first: tuple[Any, ...] = (clone,)
+    if process_pools is not None and isinstance(executor, process_pools.ProcessPoolExecutor):
+        try:
+            payload = pickle.dumps(clone)
+        except Exception as exc:
+            raise TypeError(
+                f"{label(node)} cannot be sent to a ProcessPoolExecutor: pickling it failed "
+                f"({type(exc).__name__}: {exc}). {_PICKLE_ADVICE}"
+            ) from exc
+        call, first = _run_pickled_item, (payload, label(node))
+
+    def submit(item: Any, index: int) -> Future[Any]:
+        __tracebackhide__ = True
+        try:
+            return executor.submit(call, *first, item, index, report)
+        except BrokenExecutor:  # a worker died: its own message says so
+            raise
+        except RuntimeError as exc:
+            raise RuntimeError(
+                f"{label(node)}: the executor refused batch item {index} ({exc}); was it shut "
+                "down during the run? Keep it open until the node's run returns."
+            ) from exc
+
+    return submit
+
+
+def _outcome(
+    node: BaseNode, executor: Executor, future: Future[Any], index: int
+) -> tuple[bool, Any, tuple[_Try, ...]]:
+    """What a finished item's future holds: ``(failed, result or exception, tries)``."""
+    if future.cancelled():  # not by the node: it cancels only once it has stopped waiting
+        raise RuntimeError(
+            f"{label(node)}: batch item {index} was cancelled in the executor before it ran; "
+            "was the executor shut down during the run? Keep it open until the node's run "
+            "returns."
+        )
+    exc = future.exception()
+    if exc is None:
+        result, tries = future.result()
+        return False, result, tries
+    tries = exc.__dict__.pop(_TRIES_ATTRIBUTE, ())
+    add_note(exc, f"pocketflow: batch item {index} failed in {type(executor).__name__}")
+    return True, exc, tries
 
 
 def _check_action(node: BaseNode, action: Any) -> None:

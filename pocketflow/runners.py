@@ -14,14 +14,18 @@ pytest) leave such frames out of a traceback, so a notebook shows the user's own
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import queue
 import types
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Generator, Sequence
+from concurrent.futures import Future
 from typing import Any, TypeVar, cast
 
 from .events import ERROR, Event, Run
 
 __all__ = [
+    "Completions",
     "Steps",
     "awaited",
     "awaits",
@@ -222,6 +226,67 @@ async def _all_or_none(coroutines: Sequence[Coroutine[Any, Any, Any]]) -> list[A
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
     return [task.result() for task in tasks]
+
+
+class Completions:
+    """The futures of one batch's items in an executor, handed back as they finish.
+
+    A synchronous run blocks until the next one finishes (it is a sync node: waiting is what it
+    does); an async run awaits it, so the event loop goes on meanwhile. Each future reports
+    itself when done, from whatever thread completes it, so one wait costs the same whatever
+    the number of items in flight (``asyncio.wait`` or ``concurrent.futures.wait`` would look
+    at every pending future on every call). A future that finishes after the batch gave up on
+    it reports to nobody: nothing local waits for it.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        #: The event loop an async run waits in; ``None`` for a synchronous run.
+        self.loop = loop
+        #: The futures not yet handed back, each with the index of its item.
+        self.pending: dict[Future[Any], int] = {}
+        self._finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
+        self._arrived: deque[Future[Any]] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def __len__(self) -> int:
+        return len(self.pending)
+
+    def add(self, future: Future[Any], index: int) -> None:
+        """Watch ``future``, the one of item ``index``."""
+        self.pending[future] = index
+        future.add_done_callback(self._finished.put if self.loop is None else self._from_thread)
+
+    def _from_thread(self, future: Future[Any]) -> None:
+        # Called by the thread that completed ``future``: move on to the loop's thread.
+        assert self.loop is not None
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the run is long over
+            self.loop.call_soon_threadsafe(self._arrive, future)
+
+    def _arrive(self, future: Future[Any]) -> None:
+        self._arrived.append(future)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    @awaits
+    def next_done(self) -> Steps:
+        """Wait for the next future to finish; return ``(index, future)`` and stop watching it."""
+        __tracebackhide__ = True
+        if self.loop is None:
+            future = self._finished.get()
+        else:
+            while not self._arrived:
+                self._waiter = self.loop.create_future()
+                yield from awaited(self._waiter)
+            future = self._arrived.popleft()
+        return self.pending.pop(future), future
+
+    def cancel(self) -> None:
+        """Cancel every future still pending: those not started yet never run. One already
+        running in a worker cannot be stopped; its result, when it comes, goes nowhere.
+        """
+        for future in self.pending:
+            future.cancel()
+        self.pending.clear()
 
 
 class _Handover:
