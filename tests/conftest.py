@@ -28,6 +28,7 @@ MARKED_FOLDERS = ("browser", "notebooks")
 #: test drives JupyterLab in Chromium, and the chapters' nbval run executes all nine notebooks.
 SLOW_TESTS = (
     "browser",
+    "dask",  # each module starts a Dask cluster of worker processes
     "core/test_differential.py::test_sync_programs_behave_as_in_the_reference",
     "core/test_differential.py::test_async_programs_behave_as_in_the_reference",
     "core/test_differential.py::test_parallel_programs_behave_as_in_the_reference",
