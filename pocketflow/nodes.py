@@ -399,6 +399,12 @@ class BatchNode(Node):
     When an item fails, the items not started are cancelled and the exception propagates; items
     already running in a worker cannot be stopped, but nothing waits for them and their results
     are dropped, so ``post`` never sees them. The executor is the caller's to shut down.
+
+    No event says when a worker starts an item: an executor tells only when a result is back.
+    So a timeline draws this node's items one after another, each from the report of the one
+    before, and an ``AsyncParallelBatchNode``'s from when each was handed over; with
+    ``max_concurrency`` equal to the number of workers, the items beyond it wait here, where a
+    timeline shows them waiting, rather than unseen in the executor's queue.
     """
 
     kind = "batch"
@@ -607,7 +613,10 @@ class AsyncNode(Node):
 
 
 class AsyncBatchNode(AsyncNode, BatchNode):
-    """An async batch node: items are awaited one after another, in order."""
+    """An async batch node: items are awaited one after another, in order (with an
+    ``executor``, they run there at once and are awaited, reported in order as by
+    :class:`BatchNode`).
+    """
 
     kind = "async_batch"
 

@@ -171,10 +171,12 @@ run_live(Flow(start=Checksums(executor=dask, name="checksums"), name="on dask"),
 print(shared["checksums"] == expected)
 
 # %% [markdown]
-# One thing a view cannot know: when a worker *starts* an item. The executor says only when a
-# result is back. Items that wait in the executor's queue are therefore drawn as running from
-# the moment the batch handed them over. Set `max_concurrency` to the number of workers, and
-# the items beyond it wait in this process instead, where a timeline shows them waiting.
+# One thing no view can know: when a worker *starts* an item. An executor says only when a
+# result is back. A timeline of this run (`run_live(..., timeline=True)`) therefore draws a
+# `BatchNode`'s items one after another, as their results are reported in order, and an
+# `AsyncParallelBatchNode`'s from the moment each was handed over, even if it then waited in
+# the executor's queue. Set `max_concurrency` to the number of workers, and the items beyond
+# it wait in this process instead, where a timeline shows them waiting.
 
 # %% [markdown]
 # ## When an item fails

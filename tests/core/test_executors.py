@@ -12,6 +12,7 @@ import asyncio
 import multiprocessing
 import os
 import pickle
+import signal
 import sys
 import threading
 import types
@@ -104,6 +105,7 @@ class GatedExecutor(Executor):
         self.ready = threading.Condition()
         self.stopped = False
         self.ran: list[int] = []  # the item index of each call that ran
+        self.submitted = threading.Semaphore(0)  # released once per call submitted
         self.thread = threading.Thread(target=self._work, daemon=True)
         self.thread.start()
 
@@ -112,6 +114,7 @@ class GatedExecutor(Executor):
         with self.ready:
             self.jobs.append((future, fn, args))
             self.ready.notify()
+        self.submitted.release()
         return future
 
     def open(self, count: int = 1) -> None:
@@ -572,6 +575,26 @@ def test_closing_a_stepped_run_cancels_the_items_not_started(gated: GatedExecuto
     gated.shutdown()
     assert gated.ran == [0]
     assert [future.cancelled() for future, _, _ in gated.jobs] == [False, True, True]
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs signal.pthread_kill")
+def test_an_interrupt_stops_a_sync_batch_waiting_for_its_executor(gated: GatedExecutor) -> None:
+    """Ctrl-C (or a notebook's interrupt) while the batch waits: the wait ends at once, and
+    the items not started are cancelled.
+    """
+    main = threading.get_ident()
+
+    def interrupt_once_all_are_submitted() -> None:
+        for _ in range(3):
+            assert gated.submitted.acquire(timeout=DEADLINE)
+        signal.pthread_kill(main, signal.SIGINT)
+
+    interrupter = threading.Thread(target=interrupt_once_all_are_submitted)
+    interrupter.start()
+    with pytest.raises(KeyboardInterrupt):
+        Square(executor=gated).run(items_shared(3))  # no item may start: it waits for ever
+    interrupter.join(DEADLINE)
+    assert [future.cancelled() for future, _, _ in gated.jobs] == [True, True, True]
 
 
 # -- an executor shut down during the run --------------------------------------------------------
