@@ -20,7 +20,7 @@ from pocketflow.graph import safe_dom_id
 pytestmark = pytest.mark.browser
 
 WAIT_MS = 15_000
-CURRENT_FILL = "rgb(255, 217, 102)"  # #ffd966: the node of the step shown
+CURRENT_FILL = "rgb(254, 240, 138)"  # #fef08a, the palette's current fill: the step shown
 
 
 def payload(name: str) -> str:
