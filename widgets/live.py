@@ -124,7 +124,30 @@ def put_view(box: widgets.Box, old: widgets.Widget, new: widgets.Widget) -> None
         box.children = tuple(new if child is old else child for child in box.children)
 
 
-class LiveRun:
+class ShowsRunGraph:
+    """What a view over a :class:`RunGraph` (in :attr:`run_graph`) offers: the live view and
+    the Stepper read the graph, its view and the overlay the same way.
+    """
+
+    run_graph: RunGraph
+
+    @property
+    def graph(self) -> Graph:
+        """The flow's graph (made anew when the flow was wired anew)."""
+        return self.run_graph.graph
+
+    @property
+    def view(self) -> GraphView:
+        """The view of :attr:`graph`."""
+        return self.run_graph.view
+
+    @property
+    def overlay(self) -> Overlay:
+        """The run so far, laid over :attr:`graph`."""
+        return self.run_graph.overlay
+
+
+class LiveRun(ShowsRunGraph):
     """A live view of runs of ``flow``: :meth:`run` (sync) or :meth:`run_async`.
 
     It is an observer of the run's events: the run is never slowed down to be stepped. It
@@ -169,21 +192,6 @@ class LiveRun:
         self.renders = 0
         self._last_render = 0.0
         self._last: Event | None = None
-
-    @property
-    def graph(self) -> Graph:
-        """The flow's graph (made anew when the flow was wired anew)."""
-        return self.run_graph.graph
-
-    @property
-    def view(self) -> GraphView:
-        """The view of :attr:`graph`."""
-        return self.run_graph.view
-
-    @property
-    def overlay(self) -> Overlay:
-        """The run so far, laid over :attr:`graph`."""
-        return self.run_graph.overlay
 
     @property
     def interrupted(self) -> bool:

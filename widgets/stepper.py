@@ -34,13 +34,11 @@ import ipywidgets as widgets
 
 from pocketflow import BaseNode, Event
 from pocketflow.events import START, TRANSITION
-from pocketflow.graph import Graph, Overlay
 from pocketflow.stepping import Session
 
-from .live import RunGraph, put_view
+from .live import RunGraph, ShowsRunGraph, put_view
 from .state import SharedDiff, SharedWatch, copy_shared, short_repr
 from .tracebacks import user_traceback
-from .view import GraphView
 
 __all__ = ["Stepper"]
 
@@ -48,7 +46,7 @@ __all__ = ["Stepper"]
 Advance = Callable[[], Awaitable[Event | None]]
 
 
-class Stepper(widgets.VBox):
+class Stepper(ShowsRunGraph, widgets.VBox):
     """A panel to walk ``flow`` over ``shared`` event by event.
 
     Buttons: **Step** (the next event), **Next node** (on to the next node that starts),
@@ -200,21 +198,6 @@ class Stepper(widgets.VBox):
     def result(self) -> Any:
         """What the run returned, once it has."""
         return self.session.result
-
-    @property
-    def graph(self) -> Graph:
-        """The flow's graph (made anew when the flow was wired anew)."""
-        return self.run_graph.graph
-
-    @property
-    def view(self) -> GraphView:
-        """The view of :attr:`graph`."""
-        return self.run_graph.view
-
-    @property
-    def overlay(self) -> Overlay:
-        """The run so far, laid over :attr:`graph`."""
-        return self.run_graph.overlay
 
     @property
     def snapshot(self) -> dict[Any, Any]:
