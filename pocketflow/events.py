@@ -166,19 +166,64 @@ def observe(*observers: Observer) -> Iterator[None]:
         _OBSERVERS.reset(token)
 
 
+class Resume(NamedTuple):
+    """Where the run of one flow stands when it is picked up from a checkpoint.
+
+    Set as ``_resume`` on the per-run copy of a flow (see :mod:`pocketflow.checkpoints`, which
+    builds these from a checkpoint): ``prep_res`` stands in for the flow's ``prep``, and the rest
+    says where its graph run goes on. For a batch flow, :attr:`done` and :attr:`item` say which
+    runs of its graph finished and which one :attr:`inner` picks up; that inner ``Resume`` then
+    describes the graph run itself.
+    """
+
+    #: What the flow's ``prep`` returned before the checkpoint.
+    prep_res: Any = None
+    #: The params the nodes of the graph run share (``None`` for a batch flow's own level).
+    params: dict[str, Any] | None = None
+    #: How many node steps the graph run took so far, at any depth (for ``max_steps``).
+    used: int = 0
+    #: The node of the graph run under way at the checkpoint (the wired object).
+    at: BaseNode | None = None
+    #: Where :attr:`at`, a flow, stands; ``None``: :attr:`at` starts afresh, or already ran.
+    inner: Resume | None = None
+    #: Whether :attr:`at` already ran; then :attr:`action`, what its ``post`` returned, picks
+    #: the next node.
+    after: bool = False
+    action: Any = None
+    #: A batch flow: the items whose graph run finished (their runs are not run again).
+    done: frozenset[int] = frozenset()
+    #: A sequential batch flow: the item whose graph run :attr:`inner` picks up.
+    item: int | None = None
+    #: The id the run of this flow (or of this batch item) had, kept so that the events of the
+    #: resumed run continue those before the checkpoint (``None``: a fresh id).
+    scope: int | None = None
+
+
+#: What re-runs a flow from a recording (see :mod:`pocketflow.recordings`), when one is in use.
+RECORDING: contextvars.ContextVar[Any] = contextvars.ContextVar(
+    "pocketflow_recording", default=None
+)
+
+
 class Run:
-    """The state of one top-level run: who listens, and the step counter."""
+    """The state of one top-level run: who listens, the step counter, and the recording that
+    stands in for ``exec`` calls, if any.
+    """
 
-    __slots__ = ("count", "emit", "error", "observers", "scope_ids", "sink")
+    __slots__ = ("count", "emit", "error", "observers", "recording", "scope_ids", "sink")
 
-    def __init__(self, stepping: bool = False) -> None:
+    def __init__(
+        self, stepping: bool = False, *, first_step: int = 1, first_scope: int = 1
+    ) -> None:
         self.observers = _OBSERVERS.get()
+        #: A :class:`pocketflow.recordings.Playback` whose recorded results replace ``exec``.
+        self.recording = RECORDING.get()
         #: Whether the run makes events at all (nobody listening: it does not).
         self.emit = stepping or bool(self.observers)
         #: The next step number.
-        self.count = itertools.count(1).__next__
+        self.count = itertools.count(first_step).__next__
         #: The next scope id.
-        self.scope_ids = itertools.count(1).__next__
+        self.scope_ids = itertools.count(first_scope).__next__
         #: Where a stepping consumer waits for events (async runs only).
         self.sink: Callable[[Event], Any] | None = None
         #: The exception already reported by an ``error`` event.

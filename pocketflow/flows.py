@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from time import perf_counter_ns as now
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from . import runners
 from .display import mimebundle
 from .errors import StepLimitError, describe, label, warn
-from .events import ITEM, TRANSITION, Run, Scope, new_scope
+from .events import ITEM, TRANSITION, Resume, Run, Scope, new_scope
 from .nodes import AsyncNode, BaseNode, check_concurrency
 from .runners import Steps, awaited, awaits
+
+if TYPE_CHECKING:
+    from .checkpoints import Checkpoint
 
 __all__ = ["AsyncBatchFlow", "AsyncFlow", "AsyncParallelBatchFlow", "BatchFlow", "Flow"]
 
@@ -46,6 +49,7 @@ class Flow(BaseNode):
     """
 
     kind: ClassVar[str] = "flow"
+    _orchestrates = True
     #: The step budgets of the enclosing flows' runs, set on the per-run copy of a sub-flow.
     _budgets: tuple[_StepBudget, ...] = ()
 
@@ -105,6 +109,21 @@ class Flow(BaseNode):
         """Return the last node's action (``exec_res``), so an outer flow can branch on it."""
         return exec_res
 
+    def resume(self, checkpoint: Checkpoint, shared: Any) -> Any:
+        """Run the rest of a run of this flow from ``checkpoint``, on ``shared`` (usually
+        ``checkpoint.new_shared()``, or an edited copy to fork the run); return what the run
+        returns. Observers see the events from the checkpoint on, numbered as in the run it
+        came from. See :mod:`pocketflow.checkpoints`.
+        """
+        __tracebackhide__ = True
+        if self._is_async:
+            raise RuntimeError(
+                f"'{self.name}' is async: resume it with "
+                "`await flow.resume_async(checkpoint, shared)`."
+            )
+        run = checkpoint.run()
+        return runners.run_to_end(checkpoint.steps_for(self, shared, run), run)
+
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         """In a notebook, a flow shows its graph: SVG when Graphviz's ``dot`` is installed,
         else Mermaid (JupyterLab draws it), and always a plain-text outline; only the mime
@@ -124,31 +143,57 @@ class Flow(BaseNode):
     ) -> Steps:
         """The orchestration: run the graph once from the start node, with a copy of the
         flow's params. ``origin`` is the wired flow (``self`` may be its per-run copy).
+
+        A run picked up from a checkpoint (``self._resume``) starts where that says instead:
+        at a node about to start, inside a sub-flow under way, or after a node that ran.
         """
         __tracebackhide__ = True
         path = (*path, origin.name)
-        current: BaseNode | None = self._start_node()
-        params = {**self.params}
+        resume = self._resume
+        current: BaseNode | None
+        if resume is None:
+            current, params, action = self._start_node(), {**self.params}, None
+        else:
+            current, params, action = resume.at, resume.params or {}, resume.action
         emit, count = run.emit, run.count
         budgets = self._budgets
         if self.max_steps is not None:
-            budgets = (*budgets, _StepBudget(self, self.max_steps))
-        action = None
+            budget = _StepBudget(self, self.max_steps)
+            if resume is not None:
+                budget.left -= min(resume.used, budget.left)
+            budgets = (*budgets, budget)
         while current is not None:
-            if budgets:
-                for budget in budgets:
-                    budget.take(current)
-            node = current.__copy__()  # each run of a node gets a fresh shallow copy
-            node.set_params(params)
-            if budgets and isinstance(node, Flow):
-                node._budgets = budgets  # the copy of a sub-flow counts against ours too
-            if node._is_async and not self._is_async:
-                raise RuntimeError(_needs_async_flow(self, current))
-            action = yield from node._steps(shared, run, current, path, scope)
+            node = current
+            if resume is None or not resume.after:
+                if budgets and (resume is None or resume.inner is None):  # not under way
+                    for budget in budgets:
+                        budget.take(current)
+                node = current.__copy__()  # each run of a node gets a fresh shallow copy
+                node.set_params(params)
+                if budgets and isinstance(node, Flow):
+                    node._budgets = budgets  # the copy of a sub-flow counts against ours too
+                if node._is_async and not self._is_async:
+                    raise RuntimeError(_needs_async_flow(self, current))
+                if resume is not None:
+                    node._resume = resume.inner
+                action = yield from node._steps(shared, run, current, path, scope)
+            resume = None
             nxt = self.get_next_node(node, action)
             if emit:
-                yield (count(), TRANSITION, current, path, action, params,
-                       None, None, None, nxt, scope, now())
+                yield (
+                    count(),
+                    TRANSITION,
+                    current,
+                    path,
+                    action,
+                    params,
+                    None,
+                    None,
+                    None,
+                    nxt,
+                    scope,
+                    now(),
+                )
             current = nxt
         return action
 
@@ -163,14 +208,24 @@ class Flow(BaseNode):
         scope: Scope | None,
         index: int,
         total: int,
+        resume: Resume | None = None,
     ) -> Steps:
         """One run of a batch flow's graph, for the ``index``-th param set; it has a scope of its
-        own (inside the batch flow's ``scope``), which its ``item`` event closes.
+        own (inside the batch flow's ``scope``), which its ``item`` event closes. ``resume``
+        says where a run picked up from a checkpoint stands.
         """
         __tracebackhide__ = True
         batch_run = self.__copy__()
+        batch_run._resume = resume  # not the batch flow's own
         batch_run.params = {**self.params, **params}
-        item_scope = new_scope(run, scope, origin, index) if run.emit else None
+        item_scope = None
+        if run.emit:
+            known = None if resume is None else resume.scope
+            item_scope = (
+                new_scope(run, scope, origin, index)
+                if known is None
+                else Scope(run, known, scope, origin, index)
+            )
         yield from Flow._exec_steps(batch_run, shared, None, run, origin, path, item_scope)
         if run.emit:
             detail = (index, total, None, None, item_scope, now())
@@ -205,8 +260,17 @@ class BatchFlow(Flow):
         self._start_node()  # a batch flow without one fails even when it has nothing to run
         param_sets = _param_sets(self, prep_res)
         total = len(param_sets)
+        resume = self._resume
         for index, params in enumerate(param_sets):
-            yield from self._batch_steps(shared, params, run, origin, path, scope, index, total)
+            inner = None
+            if resume is not None:
+                if index in resume.done:
+                    continue
+                if index == resume.item:
+                    inner = resume.inner
+            yield from self._batch_steps(
+                shared, params, run, origin, path, scope, index, total, inner
+            )
         return None
 
 
@@ -221,6 +285,12 @@ class AsyncFlow(Flow, AsyncNode):
     async def post_async(self, shared: Any, prep_res: Any, exec_res: Any) -> Any:
         """Return the last node's action (``exec_res``)."""
         return exec_res
+
+    async def resume_async(self, checkpoint: Checkpoint, shared: Any) -> Any:
+        """:meth:`Flow.resume` in the running event loop."""
+        __tracebackhide__ = True
+        run = checkpoint.run()
+        return await runners.run_to_end_async(checkpoint.steps_for(self, shared, run), run)
 
 
 class AsyncBatchFlow(AsyncFlow, BatchFlow):
@@ -264,9 +334,11 @@ class AsyncParallelBatchFlow(AsyncFlow, BatchFlow):
         self._start_node()
         param_sets = _param_sets(self, prep_res)
         total = len(param_sets)
+        done = frozenset() if self._resume is None else self._resume.done
         all_steps = [
             self._batch_steps(shared, params, run, origin, path, scope, index, total)
             for index, params in enumerate(param_sets)
+            if index not in done  # picked up from a checkpoint: the runs that finished
         ]
         yield from awaited(runners.gather(all_steps, run, self.max_concurrency))
         return None

@@ -32,6 +32,7 @@ from .events import (
     RETRY,
     START,
     Event,
+    Resume,
     Run,
     Scope,
 )
@@ -93,6 +94,10 @@ class BaseNode:
     _prep_or_empty: ClassVar[bool] = False
     #: The ``__slots__`` of the class and its bases, which a per-run copy must carry too.
     _slots: ClassVar[tuple[str, ...]] = ()
+    #: Whether ``exec`` is the orchestration of other nodes (a flow), never a recorded result.
+    _orchestrates: ClassVar[bool] = False
+    #: Set on the per-run copy of a flow picked up from a checkpoint: where its run stands.
+    _resume: Resume | None = None
 
     def __init__(self, *, name: str | None = None) -> None:
         self.params: dict[str, Any] = {}
@@ -234,33 +239,94 @@ class BaseNode:
         hooks: Any = self
         phase = PREP
         scope = None
+        resume = self._resume
         try:
             if emit:
-                scope = new_tuple(Scope, (run, run.scope_ids(), parent, origin, None))
-                yield (count(), START, origin, path, None, params,
-                       None, None, None, None, scope, now())
-            if self._is_async:
-                prep_res = yield from hooks.prep_async(shared)
-            else:
-                prep_res = self.prep(shared)
-            if self._prep_or_empty:
-                prep_res = prep_res or []
-            if emit:
-                yield (count(), PREP, origin, path, prep_res, params,
-                       None, None, None, None, scope, now())
+                known = None if resume is None else resume.scope
+                scope_id = run.scope_ids() if known is None else known
+                scope = new_tuple(Scope, (run, scope_id, parent, origin, None))
+            if resume is None:
+                if emit:
+                    yield (
+                        count(),
+                        START,
+                        origin,
+                        path,
+                        None,
+                        params,
+                        None,
+                        None,
+                        None,
+                        None,
+                        scope,
+                        now(),
+                    )
+                if self._is_async:
+                    prep_res = yield from hooks.prep_async(shared)
+                else:
+                    prep_res = self.prep(shared)
+                if self._prep_or_empty:
+                    prep_res = prep_res or []
+                if emit:
+                    yield (
+                        count(),
+                        PREP,
+                        origin,
+                        path,
+                        prep_res,
+                        params,
+                        None,
+                        None,
+                        None,
+                        None,
+                        scope,
+                        now(),
+                    )
+            else:  # a flow picked up from a checkpoint: its prep ran before
+                prep_res = resume.prep_res
             phase = EXEC
-            exec_res = yield from self._exec_steps(shared, prep_res, run, origin, path, scope)
+            recording = run.recording
+            if recording is None or self._orchestrates:
+                exec_res = yield from self._exec_steps(shared, prep_res, run, origin, path, scope)
+            else:
+                exec_res = yield from recording.exec_steps(
+                    self, shared, prep_res, run, origin, path, scope
+                )
             if emit:
-                yield (count(), EXEC, origin, path, exec_res, params,
-                       None, None, None, None, scope, now())
+                yield (
+                    count(),
+                    EXEC,
+                    origin,
+                    path,
+                    exec_res,
+                    params,
+                    None,
+                    None,
+                    None,
+                    None,
+                    scope,
+                    now(),
+                )
             phase = POST
             if self._is_async:
                 action = yield from hooks.post_async(shared, prep_res, exec_res)
             else:
                 action = self.post(shared, prep_res, exec_res)
             if emit:
-                yield (count(), POST, origin, path, action, params,
-                       None, None, None, None, scope, now())
+                yield (
+                    count(),
+                    POST,
+                    origin,
+                    path,
+                    action,
+                    params,
+                    None,
+                    None,
+                    None,
+                    None,
+                    scope,
+                    now(),
+                )
             return action
         except GeneratorExit:  # the consumer closed a stepped run: nothing failed, yield nothing
             raise
@@ -271,8 +337,20 @@ class BaseNode:
                 where = f" (in {' > '.join(path)})" if path else ""
                 add_note(exc, f"pocketflow: raised in {phase} of node '{origin.name}'{where}")
                 if emit:
-                    yield (count(), ERROR, origin, path, exc, params,
-                           None, None, None, None, scope, now())
+                    yield (
+                        count(),
+                        ERROR,
+                        origin,
+                        path,
+                        exc,
+                        params,
+                        None,
+                        None,
+                        None,
+                        None,
+                        scope,
+                        now(),
+                    )
             raise
 
     @awaits
@@ -519,8 +597,9 @@ class BatchNode(Node):
                     futures.cancel()  # before the events: a stepping consumer may pause there
                     if run.emit:
                         floor = max(submitted_at[index], last_report)
-                        yield from self._replay(tries, index, floor, came_back,
-                                                run, origin, path, scope)
+                        yield from self._replay(
+                            tries, index, floor, came_back, run, origin, path, scope
+                        )
                     raise value
                 results[index] = value
                 if not run.emit:
@@ -533,11 +612,19 @@ class BatchNode(Node):
                         break
                     tries, came_back = arrived.pop(next_index)
                     floor = max(submitted_at[next_index], last_report)
-                    yield from self._replay(tries, next_index, floor, came_back,
-                                            run, origin, path, scope)
+                    yield from self._replay(
+                        tries, next_index, floor, came_back, run, origin, path, scope
+                    )
                     detail = (next_index, total, None, None, scope, now())
-                    yield (run.count(), ITEM, origin, path, results[next_index], self.params,
-                           *detail)
+                    yield (
+                        run.count(),
+                        ITEM,
+                        origin,
+                        path,
+                        results[next_index],
+                        self.params,
+                        *detail,
+                    )
                     reported += 1
                     if in_order:
                         last_report = detail[-1]
@@ -566,8 +653,20 @@ class BatchNode(Node):
         """
         for kind, attempt, value, before_end in tries:
             when = max(floor, came_back - before_end)
-            yield (run.count(), kind, origin, path, value, self.params,
-                   index, None, attempt, None, scope, when)
+            yield (
+                run.count(),
+                kind,
+                origin,
+                path,
+                value,
+                self.params,
+                index,
+                None,
+                attempt,
+                None,
+                scope,
+                when,
+            )
 
 
 class AsyncNode(Node):

@@ -19,10 +19,14 @@ notebook view, a test or a script drive it the same way.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Sequence
-from typing import Any, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
+from . import runners
 from .events import ERROR, KINDS, POST, START, Event
 from .nodes import BaseNode
+
+if TYPE_CHECKING:
+    from .checkpoints import Checkpoint
 
 __all__ = ["Session", "is_interruption", "reported_by"]
 
@@ -57,8 +61,11 @@ class Session:
         halt_before: Iterable[BaseNode | str] = (),
         halt_after: Iterable[BaseNode | str] = (),
         halt_on: Iterable[str] = (),
+        checkpoint: Checkpoint | None = None,
     ) -> None:
         self.flow = flow
+        #: Where the run picks up (``None``: from the start): see :mod:`pocketflow.checkpoints`.
+        self.checkpoint = checkpoint
         #: Nodes (objects or names) to halt at as they start.
         self.halt_before: set[BaseNode | str] = set(halt_before)
         #: Nodes (objects or names) to halt at once their ``post`` returned.
@@ -186,7 +193,7 @@ class Session:
                 )
             if self._async is not None:
                 raise RuntimeError("this run is stepped with astep(): go on with astep()")
-            self._sync = self.flow.steps(self.shared)
+            self._sync = self._stream(stepping_async=False)
         while True:
             try:
                 event = next(self._sync)
@@ -205,7 +212,7 @@ class Session:
         if self._async is None:
             if self._sync is not None:
                 raise RuntimeError("this run is stepped with step(): go on with step()")
-            self._async = self.flow.asteps(self.shared)
+            self._async = self._stream(stepping_async=True)
         stream = self._async
         while True:
             try:
@@ -224,6 +231,34 @@ class Session:
                 return None
             if self._take(event, halt):
                 return event
+
+    def _stream(self, stepping_async: bool) -> Any:
+        """The run's event stream: from the start, or from :attr:`checkpoint`."""
+        if self.checkpoint is None:
+            if stepping_async:
+                return self.flow.asteps(self.shared)
+            return self.flow.steps(self.shared)
+        run = self.checkpoint.run(stepping=True)
+        steps = self.checkpoint.steps_for(self.flow, self.shared, run)
+        if stepping_async:
+            return runners.iterate_async(steps, run)
+        return runners.iterate(steps, run)
+
+    def take_checkpoint(self) -> Checkpoint:
+        """A checkpoint of the run where it halted, a node boundary (as a node starts or after
+        its ``post``), with a copy of ``shared`` as it is now; resume it with
+        ``flow.resume(checkpoint, shared)`` or ``Session(flow, shared, checkpoint=...)``.
+        """
+        from .checkpoints import checkpoint_of_events
+
+        if self.checkpoint is not None:
+            raise ValueError(
+                "this run was picked up from a checkpoint: take checkpoints of it from a trace "
+                "of the whole run, or from the checkpoint it started from"
+            )
+        if self.finished:
+            raise ValueError("the run has ended: there is no boundary to take a checkpoint at")
+        return checkpoint_of_events(self.events, self.flow, self.shared)
 
     def _take(self, event: Event, halt: Halt) -> bool:
         self.events.append(event)

@@ -184,13 +184,27 @@ def _lay_out(
             if run.end is None or run.failed:  # the phase it is in, or failed in
                 end = run.end
                 timeline.bars.append(
-                    Bar(lane, phase, previous, end, state, _detail(run.name, phase, previous, end),
-                        run.node_id)
+                    Bar(
+                        lane,
+                        phase,
+                        previous,
+                        end,
+                        state,
+                        _detail(run.name, phase, previous, end),
+                        run.node_id,
+                    )
                 )
             break
         timeline.bars.append(
-            Bar(lane, phase, previous, ended, "done", _detail(run.name, phase, previous, ended),
-                run.node_id)
+            Bar(
+                lane,
+                phase,
+                previous,
+                ended,
+                "done",
+                _detail(run.name, phase, previous, ended),
+                run.node_id,
+            )
         )
         previous = ended
     if run.items:
@@ -220,8 +234,9 @@ def _lay_out_items(
             timeline.bars.append(Bar(lane, "wait", ready, begin, "waiting", detail, run.node_id))
         for attempt, (mark, when, value) in enumerate(run.items[index]):
             state = "done" if mark == ITEM else "failed"
-            what = f"item {index}, try {attempt + 1}" + (f" → {_short(value)}" if mark == ITEM else
-                                                      f" failed: {_short(value)}")
+            what = f"item {index}, try {attempt + 1}" + (
+                f" → {_short(value)}" if mark == ITEM else f" failed: {_short(value)}"
+            )
             timeline.bars.append(
                 Bar(lane, "try", begin, when, state, f"{what} ({_ms(when - begin)})", run.node_id)
             )

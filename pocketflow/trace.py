@@ -46,12 +46,15 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import repeat
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from .errors import describe, safe_repr
 from .events import ERROR, KINDS, POST, START, Event, observe
 from .graph import KIND_NAMES, EdgeKey, Graph, GraphEdge, GraphNode, Overlay, build_graph
 from .nodes import AsyncNode, BaseNode
+
+if TYPE_CHECKING:
+    from .checkpoints import Checkpoint
 
 __all__ = [
     "FORMAT",
@@ -436,7 +439,7 @@ class Trace:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Trace):
             return NotImplemented
-        return _graph_to_json(self._graph) == _graph_to_json(other._graph) and (
+        return graph_to_json(self._graph) == graph_to_json(other._graph) and (
             self.steps == other.steps
         )
 
@@ -544,9 +547,9 @@ class Trace:
             "root": self.root,
             "snapshots": snapshots,
             "steps": len(self.steps),
-            "graph": _graph_to_json(self._graph),
+            "graph": graph_to_json(self._graph),
         }
-        lines = [_dump(header)]
+        lines = [dump_line(header)]
         last_shared: Any = None
         for entry in self.steps:
             data = entry.to_json(shared=False)
@@ -554,7 +557,7 @@ class Trace:
                 shared = to_json(entry.shared)
                 if shared != last_shared:
                     data["shared"] = last_shared = shared
-            lines.append(_dump(data))
+            lines.append(dump_line(data))
         return "\n".join(lines) + "\n"
 
     @classmethod
@@ -563,7 +566,7 @@ class Trace:
         lines = [(number, line) for number, line in enumerate(text.splitlines(), 1) if line]
         if not lines:
             raise ValueError("not a pocketflow trace: the text is empty (expected a header line)")
-        header = _parse(*lines[0])
+        header = parse_line(*lines[0])
         if not isinstance(header, dict) or header.get("format") != FORMAT:
             raise ValueError(f'not a pocketflow trace: line 1 has no "format": "{FORMAT}" header')
         version = header.get("version")
@@ -578,14 +581,14 @@ class Trace:
                 f"the trace is incomplete: its header announces {expected} steps, "
                 f"but {len(lines) - 1} step lines follow"
             )
-        graph = _graph_from_json(header.get("graph"))
+        graph = graph_from_json(header.get("graph"))
         if not isinstance(header.get("snapshots", False), bool):
             raise ValueError('line 1: the header\'s "snapshots" must be true or false')
         ids = frozenset() if graph is None else frozenset(node.id for node in graph.nodes)
         steps: list[TraceStep] = []
         shared: dict[Any, Any] | None = None
         for number, line in lines[1:]:
-            data = _parse(number, line)
+            data = parse_line(number, line)
             problem = _step_problem(data, ids, steps[-1].step if steps else 0)
             if problem is not None:
                 raise ValueError(f"line {number}: not a trace step: {problem}")
@@ -605,23 +608,7 @@ class Trace:
         The text is written to a temporary file beside ``path``, which then replaces it: a
         failure at any point leaves the previous file as it was.
         """
-        data = self.to_jsonl().encode("utf-8")  # before touching any file
-        target = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(target))
-        handle, temporary = tempfile.mkstemp(
-            dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".tmp"
-        )
-        try:
-            os.chmod(temporary, _file_mode(target))
-            with os.fdopen(handle, "wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.remove(temporary)
-            raise
+        write_atomically(path, self.to_jsonl().encode("utf-8"))  # encoded before any write
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Trace:
@@ -629,9 +616,41 @@ class Trace:
         with open(path, encoding="utf-8") as file:
             return cls.from_jsonl(file.read())
 
+    def checkpoint(self, step: int | None = None) -> Checkpoint:
+        """The checkpoint of the run at ``step``, a node's ``start`` or ``post`` (default: the
+        last such step), to resume or fork it (see :mod:`pocketflow.checkpoints`). The trace
+        must have snapshots of ``shared``.
+        """
+        from .checkpoints import checkpoint_at
+
+        return checkpoint_at(self, step)
+
+
+def write_atomically(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file beside it, flushed to disk, that
+    then replaces it: a failure at any point leaves the previous file as it was. The file keeps
+    its permissions.
+    """
+    target = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(target))
+    handle, temporary = tempfile.mkstemp(
+        dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".tmp"
+    )
+    try:
+        os.chmod(temporary, _file_mode(target))
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        raise
+
 
 def _file_mode(path: str) -> int:
-    """The permissions a saved trace gets: the replaced file's, else what ``open`` would give."""
+    """The permissions a written file gets: the replaced file's, else what ``open`` would give."""
     try:
         return os.stat(path).st_mode & 0o777
     except FileNotFoundError:
@@ -640,18 +659,20 @@ def _file_mode(path: str) -> int:
         return 0o666 & ~umask
 
 
-def _dump(data: Any) -> str:
+def dump_line(data: Any) -> str:
+    """``data`` as one compact line of JSON (UTF-8 text kept as it is; no NaN)."""
     return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
-def _parse(number: int, line: str) -> Any:
+def parse_line(number: int, line: str) -> Any:
+    """The JSON value of line ``number``; ``ValueError`` naming the line when it is not JSON."""
     try:
         return json.loads(line)
     except json.JSONDecodeError as exc:
         raise ValueError(f"line {number} of the trace is not JSON: {exc}") from exc
 
 
-def _graph_to_json(graph: Graph | None) -> dict[str, Any] | None:
+def graph_to_json(graph: Graph | None) -> dict[str, Any] | None:
     if graph is None:
         return None
     node_fields = [field.name for field in dataclasses.fields(GraphNode) if field.name != "obj"]
@@ -662,7 +683,7 @@ def _graph_to_json(graph: Graph | None) -> dict[str, Any] | None:
     }
 
 
-def _graph_from_json(data: Any) -> Graph | None:
+def graph_from_json(data: Any) -> Graph | None:
     """The graph a header describes, with a plain stand-in node (carrying the name) for each.
 
     A trace file is input from anyone: every field is checked for its type, every kind must
@@ -880,8 +901,22 @@ def _steps_of(
             parent = scope.parent  # type: ignore[union-attr]
             scoped = scope_ids[scope] = (scope.id, None if parent is None else parent.id)  # type: ignore[union-attr]
         target_id = None if target is None else ids.get(id(target))
-        fields = (step, kind, node_id, name, path, value, params, item, total, attempt,
-                  target_id, shared, when - start, *scoped)
+        fields = (
+            step,
+            kind,
+            node_id,
+            name,
+            path,
+            value,
+            params,
+            item,
+            total,
+            attempt,
+            target_id,
+            shared,
+            when - start,
+            *scoped,
+        )
         append(_new_trace_step(fields))
     return steps
 
