@@ -36,15 +36,15 @@ from __future__ import annotations
 import copy
 import dataclasses
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from .errors import describe, safe_repr
-from .events import ERROR, ITEM, POST, PREP, START, Event, Resume, Run
+from .events import ERROR, ITEM, POST, PREP, START, TRANSITION, Event, Resume, Run
 from .graph import FLOW_KINDS, Graph, build_graph
 from .nodes import BaseNode
-from .runners import Steps
+from .runners import Steps, awaits
 from .trace import (
     RecordedError,
     Repr,
@@ -277,6 +277,7 @@ class Checkpoint:
         return Run(stepping, first_step=first, first_scope=self.next_scope)
 
 
+@awaits
 def _steps(
     flow: BaseNode, plan: Resume | None, checkpoint: Checkpoint, shared: Any, run: Run
 ) -> Steps:
@@ -476,6 +477,11 @@ def _frames(steps: Sequence[TraceStep], index: int, graph: Graph) -> tuple[tuple
             "scope": scope,
             "done": tuple(sorted(done.get(scope, ()))),
         }
+        if kind in _BATCH_FLOWS | _PARALLEL_FLOWS and isinstance(preps.get(scope), Iterator):
+            fields["prep_res"] = Repr(
+                "<an iterator, which the run consumed: return a list from prep to resume "
+                "inside this batch flow>"
+            )
         if kind in _PARALLEL_FLOWS:
             frames.append(Frame(**fields, run_params=None, used=0, at=None))
             break
@@ -487,15 +493,23 @@ def _frames(steps: Sequence[TraceStep], index: int, graph: Graph) -> tuple[tuple
             fields["item_scope"] = run_scope
         child = starts.get(chain[position + 1], boundary)
         used = sum(1 for entry in seen if entry.kind == START and run_scope in ancestors(entry))
+        # The params the graph run's nodes share, as the latest of its steps saw them (a node
+        # may add to them): its nodes' steps, and the transitions it took.
+        latest = child
+        for entry in steps[: index + 1]:
+            if entry.scope == run_scope if entry.kind == TRANSITION else entry.parent == run_scope:
+                latest = entry
         frames.append(
             Frame(
                 **fields,
-                run_params=_copied(child.params or {}),
+                run_params=_copied(latest.params or {}),
                 used=used,
                 at=child.node_id,
             )
         )
         position += 1
+    if before:  # the node about to start gets the id it had
+        return tuple(frames), node_scope
     ids = [entry.scope or 0 for entry in seen] + [entry.parent or 0 for entry in seen]
     return tuple(frames), max(ids, default=0) + 1
 

@@ -819,13 +819,16 @@ class Recorder:
     then read :attr:`trace`.
 
     With ``snapshots=True`` each step also keeps a :func:`snapshot` of ``shared``, which must
-    then be given (events do not carry it). A recorder records one run: the first that starts
+    then be given (events do not carry it), and the params as they were at that step (a
+    checkpoint needs both). A recorder records one run: the first that starts
     while it listens, up to its end. Runs started by a node inside that run (they have scopes of
     their own, see :class:`pocketflow.events.Scope`) and runs after it are left out: use a
     recorder per run.
     """
 
-    def __init__(self, *, snapshots: bool = False, shared: Any = None) -> None:
+    def __init__(
+        self, *, snapshots: bool = False, shared: Any = None, root: BaseNode | None = None
+    ) -> None:
         if snapshots and shared is None:
             raise ValueError(
                 "Recorder(snapshots=True) needs the shared store to copy: "
@@ -833,6 +836,9 @@ class Recorder:
             )
         self.snapshots = snapshots
         self.shared = shared
+        #: The flow whose graph the trace names nodes by (default: the first event's node; a
+        #: run resumed from a checkpoint starts inside its flow, so give the flow).
+        self.root = root
         self._events: list[Event] = []
         self._snapshots: list[dict[Any, Any]] = []
         self._trace: Trace | None = None
@@ -840,9 +846,13 @@ class Recorder:
 
     def __call__(self, event: Event) -> None:
         """Keep ``event`` (and a snapshot of ``shared``, with snapshots)."""
-        self._events.append(event)
         if self.snapshots:
             self._snapshots.append(snapshot(self.shared))
+            if (
+                event.params is not None
+            ):  # the dict a flow run's nodes share, which a node may change later
+                event = event._replace(params=dict(event.params))
+        self._events.append(event)
 
     @property
     def trace(self) -> Trace:
@@ -852,11 +862,13 @@ class Recorder:
         if self._trace is None or self._traced != len(self._events):
             self._traced = len(self._events)
             snapshots = self._snapshots if self.snapshots else None
-            self._trace = _trace_of(list(self._events), snapshots and list(snapshots))
+            self._trace = _trace_of(list(self._events), snapshots and list(snapshots), self.root)
         return self._trace
 
 
-def _trace_of(events: list[Event], snapshots: list[dict[Any, Any]] | None) -> Trace:
+def _trace_of(
+    events: list[Event], snapshots: list[dict[Any, Any]] | None, root: BaseNode | None = None
+) -> Trace:
     """The trace of the first run among ``events`` (the events of runs that its nodes started,
     and of later runs, are left out).
     """
@@ -872,7 +884,7 @@ def _trace_of(events: list[Event], snapshots: list[dict[Any, Any]] | None) -> Tr
         events = [events[index] for index in kept]
         if snapshots is not None:
             snapshots = [snapshots[index] for index in kept]
-    return Trace._of_events(events, build_graph(events[0].node), snapshots)
+    return Trace._of_events(events, build_graph(root or events[0].node), snapshots)
 
 
 def _steps_of(
