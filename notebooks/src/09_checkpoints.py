@@ -21,9 +21,9 @@
 # * what a checkpoint inside a parallel batch means.
 #
 # **What you need:** Chapters 1 to 5 (shared, nodes, actions, flows) and the traces of
-# Chapter 8; the last section uses the async flows of Chapter 7. The model is the chapter's
-# stand-in (`standin.py`), so everything runs offline in a few seconds. Two small files are
-# written to a temporary folder, removed at the end.
+# Chapter 8; the async flows of Chapter 7 come back towards the end. The model is the chapter's
+# stand-in (`standin.py`), so everything runs offline in a few seconds. The small files it
+# writes go to a temporary folder, removed at the end.
 
 # %% [markdown]
 # ## The idea
@@ -311,8 +311,8 @@ print(session.finished, session.result, "|", session.shared["published"])
 
 # %% [markdown]
 # If the kernel was restarted meanwhile, the file has the pause. Load it, look at the draft,
-# and resume with the answer. Approving means resuming it as it is, which here sends the draft
-# back, since the house rules still apply:
+# and resume with the answer. To let the draft go on as it is, resume the checkpoint
+# unchanged; here the house rules then send it back, since they apply after the editor too:
 
 # %%
 pending = Checkpoint.load(folder / "review-pending.jsonl")
@@ -335,6 +335,18 @@ print(fixed.source)
 published = fixed.new_shared()
 print(desk.resume(fixed, published), "|", published["published"])
 print("the pause still holds:", pending.shared["draft"])
+
+# %% [markdown]
+# A session can pick a checkpoint up too, to walk the rest of the run with breakpoints:
+# `Session(flow, shared, checkpoint=...)`. This one halts once `review` has given its verdict
+# on the editor's fork, before anything is published:
+
+# %%
+walk = Session(desk, fixed.new_shared(), checkpoint=fixed, halt_after=["review"])
+event = walk.continue_()
+print(f"halted: {event.kind} of {event.node.name!r}, action {event.value!r}")
+walk.continue_()
+print(walk.finished, walk.shared["published"])
 
 # %% [markdown]
 # ## Forks, side by side
@@ -539,6 +551,8 @@ print(f"model calls: {len(model_calls)}")
 # * `pocketflow/checkpoints.py` and `pocketflow/stepping.py`: the module docstrings describe
 #   what a checkpoint holds and how a session halts, with small examples.
 # * Chapter 8, for traces; Chapter 2, for stepping a run with the `Stepper`.
+# * `pocketflow/recordings.py`: `with replaying(trace):` runs a flow again with each node's
+#   `exec` result taken from a recorded run, another way not to pay for the model twice.
 # * Other libraries that pause and resume graphs of LLM calls:
 #   [LangGraph's persistence](https://docs.langchain.com/oss/python/langgraph/persistence)
 #   (checkpointers, interrupts and "time travel"),
