@@ -5,7 +5,8 @@ Imported as ``pocketflow_widgets``:
 - :func:`show` draws a flow's graph, with a recorded run laid over it.
 - :func:`run_live` / :func:`arun_live` run a flow while its graph lights up in the cell.
 - :class:`Stepper` walks a run one phase at a time, without blocking the kernel.
-- :class:`Replay` browses a recorded :class:`pocketflow.trace.Trace` step by step.
+- :class:`Replay` browses a recorded :class:`pocketflow.trace.Trace` step by step; given the
+  flow, it continues the run from any step in a Stepper (a fork, after editing ``shared``).
 - :class:`Timeline` draws a run in time; :class:`LiveTimeline` grows one as a flow runs, and
   :func:`timeline_replay` links one to a replay.
 - :func:`run` runs any flow, async ones included, from synchronous code.

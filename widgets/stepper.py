@@ -33,9 +33,11 @@ from typing import Any, cast
 import ipywidgets as widgets
 
 from pocketflow import BaseNode, Event
-from pocketflow.events import START, TRANSITION
+from pocketflow.checkpoints import Checkpoint
+from pocketflow.events import POST, START, TRANSITION
 from pocketflow.stepping import Session
 
+from .fork import ForkControls, describe_source
 from .live import RunGraph, ShowsRunGraph, put_view
 from .state import SharedDiff, SharedWatch, copy_shared, short_repr
 from .tracebacks import user_traceback
@@ -71,6 +73,11 @@ class Stepper(ShowsRunGraph, widgets.VBox):
     Edges wired after the Stepper was made are followed: the graph is rebuilt when the run
     reaches a node it does not know, and on Reset.
 
+    ``checkpoint=`` picks a run up where it was checkpointed (``shared`` may then be ``None``:
+    a copy of the checkpoint's); the header says where it came from. **Fork**, when the run
+    halted at a node boundary, checkpoints it there and opens a new Stepper on the fork under
+    this one, optionally after editing ``shared`` (:attr:`fork_controls`).
+
     >>> from pocketflow import Node, Flow
     >>> stepper = Stepper(Flow(start=Node(name="hello")), {})
     >>> stepper.step(); stepper.last.kind
@@ -87,13 +94,19 @@ class Stepper(ShowsRunGraph, widgets.VBox):
         shared: Any,
         *,
         breakpoints: Iterable[BaseNode | str] = (),
+        checkpoint: Checkpoint | None = None,
     ) -> None:
         self.flow = flow
+        if checkpoint is not None:
+            if shared is None:
+                shared = checkpoint.new_shared()
+            # A checkpoint of another graph is refused now, naming the difference, not at Step.
+            checkpoint.steps_for(flow, shared, checkpoint.run()).close()
         self._initial, by_reference = copy_shared(shared)
         #: Where ``shared`` holds values that Reset keeps as they are (they cannot be copied).
         self.by_reference: tuple[str, ...] = by_reference
         #: The run: its events, its breakpoints, how it ended.
-        self.session = Session(flow, shared)
+        self.session = Session(flow, shared, checkpoint=checkpoint)
         #: The run laid over the flow's graph.
         self.run_graph = RunGraph(flow)
 
@@ -105,6 +118,20 @@ class Stepper(ShowsRunGraph, widgets.VBox):
         self.next_node_button.on_click(lambda _: self.next_node())
         self.continue_button.on_click(lambda _: self.continue_())
         self.reset_button.on_click(lambda _: self.reset())
+        self.header = widgets.HTML(
+            ""
+            if checkpoint is None
+            else f"<div class='pf-status pf-fork-source'>"
+            f"{html.escape(_sentence(describe_source(checkpoint)))}</div>"
+        )
+        #: Fork the run where it halted: the button, the editor of ``shared``, the forks.
+        self.fork_controls = ForkControls(
+            flow,
+            self.session.take_checkpoint,
+            lambda: self.shared,
+            label="Fork",
+            view="Stepper",
+        )
         self.breakpoint_picker = widgets.SelectMultiple(description="Break at")
         self._picked: set[BaseNode] = set()  # what the list put in session.halt_before
         self.breakpoint_picker.observe(lambda _: self._pick(), names="value")
@@ -119,12 +146,14 @@ class Stepper(ShowsRunGraph, widgets.VBox):
         )
         super().__init__(
             [
+                self.header,
                 widgets.HBox([buttons, self.breakpoint_picker]),
                 self.view.widget,
                 self.status,
                 self.diff,
                 self.error_box,
                 self.output,
+                self.fork_controls,
             ]
         )
         #: The task working through the clicks (async flows), while there is one.
@@ -274,6 +303,13 @@ class Stepper(ShowsRunGraph, widgets.VBox):
         __tracebackhide__ = True
         self._advance(self.session.continue_, self.session.acontinue)
 
+    def fork(self) -> Stepper | None:
+        """Fork the run where it halted (a node boundary), with the edits made in
+        :attr:`fork_controls`: the new Stepper, shown under this one, or ``None`` when it
+        cannot be forked (the reason is shown).
+        """
+        return self.fork_controls.fork()
+
     def reset(self) -> None:
         """Abandon the current run and start over from a fresh copy of the initial ``shared``."""
         self._clicks.clear()
@@ -416,6 +452,25 @@ class Stepper(ShowsRunGraph, widgets.VBox):
             self.error_box.value = ""
         for button in (self.step_button, self.next_node_button, self.continue_button):
             button.disabled = self.finished
+        self._offer_fork()
+
+    def _offer_fork(self) -> None:
+        """Offer Fork when the run halted at a node boundary it can be checkpointed at."""
+        event = self.last
+        at_boundary = (
+            event is not None
+            and event.kind in (START, POST)
+            and not self.finished
+            and not self.busy
+            and self.session.checkpoint is None
+        )
+        where = ""
+        if event is not None and at_boundary:
+            phase = "as it starts" if event.kind == START else "after its post"
+            where = f"from step {event.step}: <code>{html.escape(event.node.name)}</code> {phase}"
+        elif self.session.checkpoint is not None:
+            where = "a run picked up from a checkpoint is forked from its checkpoint"
+        self.fork_controls.offer(at_boundary, where, key=(self._generation, len(self.events)))
 
     def _status_html(self) -> str:
         event = self.last
@@ -517,3 +572,8 @@ class _StandIn:
 
 
 _router = _Router()
+
+
+def _sentence(text: str) -> str:
+    """``text`` with a capital first letter (the rest as it is: names keep their case)."""
+    return text[:1].upper() + text[1:]
