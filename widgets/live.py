@@ -153,7 +153,8 @@ class LiveRun(ShowsRunGraph):
     It is an observer of the run's events: the run is never slowed down to be stepped. It
     counts them in a :class:`RunGraph`, the overlay and node states the Stepper draws too.
     After a run, :attr:`trace` holds what happened (also when the run failed; the exception is
-    re-raised to the caller) and :attr:`widget` shows the final state.
+    re-raised to the caller) and :attr:`widget` shows the final state. With ``snapshots=True``
+    the trace keeps ``shared`` at each event too, so that a checkpoint can be taken from it.
 
     >>> from pocketflow import Node, Flow
     >>> live = LiveRun(Flow(start=Node(name="hello")), display_widget=False)
@@ -169,8 +170,10 @@ class LiveRun(ShowsRunGraph):
         interval: float = 0.1,
         display_widget: bool = True,
         timeline: bool = False,
+        snapshots: bool = False,
     ):
         self.flow = flow
+        self.snapshots = snapshots
         self.run_graph = RunGraph(flow)
         self.status = widgets.HTML()
         #: With ``timeline=True``: the run's timeline, growing under the graph as it runs.
@@ -251,21 +254,21 @@ class LiveRun(ShowsRunGraph):
     def run(self, shared: Any) -> Any:
         """Run the flow on ``shared`` with the view live; any flow, from sync code."""
         __tracebackhide__ = True  # a traceback through here shows the user's frames only
-        with self._live():
+        with self._live(shared):
             return run(self.flow, shared)
 
     async def run_async(self, shared: Any) -> Any:
         """``await`` the flow on ``shared`` with the view live (sync flows run directly)."""
         __tracebackhide__ = True
-        with self._live():
+        with self._live(shared):
             return await arun(self.flow, shared)
 
     @contextlib.contextmanager
-    def _live(self) -> Iterator[None]:
+    def _live(self, shared: Any) -> Iterator[None]:
         """Around one run: start afresh, listen to the run, show how it ended."""
         __tracebackhide__ = True
         self.run_graph.restart()
-        self.recorder = Recorder()
+        self.recorder = Recorder(snapshots=self.snapshots, shared=shared)
         self.error = None
         self.error_event = None
         self.error_text = ""
@@ -294,9 +297,7 @@ class LiveRun(ShowsRunGraph):
         self.render()
 
 
-def run_live(
-    flow: BaseNode, shared: Any, *, interval: float = 0.1, timeline: bool = False
-) -> Any:
+def run_live(flow: BaseNode, shared: Any, *, interval: float = 0.1, timeline: bool = False) -> Any:
     """Show ``flow``'s graph in the cell and run it on ``shared``, lighting up the graph (and,
     with ``timeline=True``, a timeline of the run growing under it).
 

@@ -37,6 +37,7 @@ from pocketflow.checkpoints import Checkpoint
 from pocketflow.events import POST, START, TRANSITION
 from pocketflow.stepping import Session
 
+from .asking import asking_in
 from .fork import ForkControls, describe_source
 from .live import RunGraph, ShowsRunGraph, put_view
 from .state import SharedDiff, SharedWatch, copy_shared, short_repr
@@ -76,7 +77,9 @@ class Stepper(ShowsRunGraph, widgets.VBox):
     ``checkpoint=`` picks a run up where it was checkpointed (``shared`` may then be ``None``:
     a copy of the checkpoint's); the header says where it came from. **Fork**, when the run
     halted at a node boundary, checkpoints it there and opens a new Stepper on the fork under
-    this one, optionally after editing ``shared`` (:attr:`fork_controls`).
+    this one, optionally after editing ``shared`` (:attr:`fork_controls`). A node of an async
+    flow may ``await ask(...)``: the question shows under the panel (see
+    :mod:`pocketflow_widgets.asking`).
 
     >>> from pocketflow import Node, Flow
     >>> stepper = Stepper(Flow(start=Node(name="hello")), {})
@@ -132,6 +135,8 @@ class Stepper(ShowsRunGraph, widgets.VBox):
             label="Fork",
             view="Stepper",
         )
+        #: The questions the run asks (``ask``), while they wait for an answer.
+        self.questions = widgets.VBox()
         self.breakpoint_picker = widgets.SelectMultiple(description="Break at")
         self._picked: set[BaseNode] = set()  # what the list put in session.halt_before
         self.breakpoint_picker.observe(lambda _: self._pick(), names="value")
@@ -150,6 +155,7 @@ class Stepper(ShowsRunGraph, widgets.VBox):
                 widgets.HBox([buttons, self.breakpoint_picker]),
                 self.view.widget,
                 self.status,
+                self.questions,
                 self.diff,
                 self.error_box,
                 self.output,
@@ -360,6 +366,7 @@ class Stepper(ShowsRunGraph, widgets.VBox):
         __tracebackhide__ = True
         generation = self._generation
         try:
+            asking_in(self)  # this task's context: a node's ask() shows under the panel
             while self._clicks and not self.finished:
                 advance = self._clicks.popleft()
                 with self._stepping():
