@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import itertools
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -335,12 +336,15 @@ def boundaries(trace: Trace) -> list[int]:
     return [step.step for step in trace.steps if step.kind in (START, POST)]
 
 
-def checkpoint_at(trace: Trace, step: int | None = None, shared: Any = None) -> Checkpoint:
+def checkpoint_at(
+    trace: Trace, step: int | None = None, shared: Any = None, *, base: Checkpoint | None = None
+) -> Checkpoint:
     """The checkpoint of ``trace``'s run at ``step`` (a ``start`` or ``post`` step; default:
     the last one).
 
     ``shared`` is the store as it was at that step; by default the trace's snapshot, so the
-    trace must have been recorded with ``snapshots=True``.
+    trace must have been recorded with ``snapshots=True``. When the run was itself resumed
+    from a checkpoint, give it as ``base``: the trace holds only what came after it.
     """
     steps = trace.steps
     if not steps:
@@ -371,7 +375,14 @@ def checkpoint_at(trace: Trace, step: int | None = None, shared: Any = None) -> 
         raise ValueError(f"step {boundary.step}: its node is not in the trace's graph")
     if any(entry.scope is None for entry in steps[: index + 1]):
         raise ValueError("the trace does not record scopes: it cannot give a checkpoint")
+    source: dict[str, Any] = {"root": trace.root, "step": boundary.step}
+    if base is not None:
+        prefix = _prefix(base)
+        steps, index = [*prefix, *steps], index + len(prefix)
+        source["resumed_from"] = {**base.source, "step": base.step}
     frames, next_scope = _frames(steps, index, trace.graph)
+    if base is not None and boundary.kind == POST:  # ids used before base, in runs now closed
+        next_scope = max(next_scope, base.next_scope)
     return Checkpoint(
         graph=trace.graph,
         shared=copy.deepcopy(dict(shared or {})),
@@ -381,13 +392,84 @@ def checkpoint_at(trace: Trace, step: int | None = None, shared: Any = None) -> 
         action=_copied(boundary.value) if boundary.kind == POST else None,
         step=boundary.step,
         next_scope=next_scope,
-        source={"root": trace.root, "step": boundary.step},
+        source=source,
     )
 
 
-def checkpoint_of_events(events: Sequence[Event], flow: BaseNode, shared: Any) -> Checkpoint:
-    """The checkpoint at the last of ``events`` (a run of ``flow`` halted at a node boundary),
-    with a snapshot of ``shared`` as it is now.
+def _prefix(base: Checkpoint) -> list[TraceStep]:
+    """Steps standing for the run before ``base``, enough for :func:`_frames` to tell the
+    frames of a run resumed from it: each flow's ``start`` and ``prep``, its finished batch
+    items, the scope of its item under way, and one stand-in ``start`` per node step taken.
+    Stand-ins get negative step numbers and scope ids, below every real one.
+    """
+    fake = itertools.count(-1, -1)
+    steps: list[TraceStep] = []
+    path: tuple[str, ...] = ()
+    parent: int | None = None
+    for depth, frame in enumerate(base.frames):
+        node, name = frame.flow, base.graph[frame.flow].name
+        for kind, value in ((START, None), (PREP, frame.prep_res)):
+            steps.append(
+                TraceStep(
+                    next(fake),
+                    kind,
+                    node,
+                    name,
+                    path,
+                    value,
+                    frame.params,
+                    scope=frame.scope,
+                    parent=parent,
+                )
+            )
+        for item in frame.done:
+            steps.append(
+                TraceStep(
+                    next(fake),
+                    ITEM,
+                    node,
+                    name,
+                    path,
+                    None,
+                    frame.params,
+                    item=item,
+                    scope=next(fake),
+                    parent=frame.scope,
+                )
+            )
+        run_scope = frame.scope if frame.item_scope is None else frame.item_scope
+        if frame.item_scope is not None:  # the item run under way: its scope's parent
+            steps.append(
+                TraceStep(
+                    next(fake),
+                    TRANSITION,
+                    node,
+                    name,
+                    path,
+                    None,
+                    frame.run_params,
+                    scope=frame.item_scope,
+                    parent=frame.scope,
+                )
+            )
+        if frame.parallel:
+            break
+        # The steps the frames below add to this run's count: the next flow's start, and the
+        # steps of its run; the rest are stand-ins here.
+        deeper = 1 + base.frames[depth + 1].used if depth + 1 < len(base.frames) else 0
+        for _ in range(frame.used - deeper):
+            steps.append(
+                TraceStep(next(fake), START, None, "", (), scope=next(fake), parent=run_scope)
+            )
+        path, parent = (*path, name), run_scope
+    return steps
+
+
+def checkpoint_of_events(
+    events: Sequence[Event], flow: BaseNode, shared: Any, base: Checkpoint | None = None
+) -> Checkpoint:
+    """The checkpoint at the last of ``events`` (a run of ``flow`` halted at a node boundary,
+    resumed from ``base`` if given), with a snapshot of ``shared`` as it is now.
     """
     if not events or events[-1].kind not in (START, POST):
         raise ValueError(
@@ -395,7 +477,7 @@ def checkpoint_of_events(events: Sequence[Event], flow: BaseNode, shared: Any) -
             "post (halt_before=..., halt_after=..., or next_node())"
         )
     trace = Trace._of_events(list(events), build_graph(flow), None)
-    return checkpoint_at(trace, events[-1].step, shared)
+    return checkpoint_at(trace, events[-1].step, shared, base=base)
 
 
 def _copied(value: Any) -> Any:

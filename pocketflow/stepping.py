@@ -251,14 +251,9 @@ class Session:
         """
         from .checkpoints import checkpoint_of_events
 
-        if self.checkpoint is not None:
-            raise ValueError(
-                "this run was picked up from a checkpoint: take checkpoints of it from a trace "
-                "of the whole run, or from the checkpoint it started from"
-            )
         if self.finished:
             raise ValueError("the run has ended: there is no boundary to take a checkpoint at")
-        return checkpoint_of_events(self.events, self.flow, self.shared)
+        return checkpoint_of_events(self.events, self.flow, self.shared, self.checkpoint)
 
     def _take(self, event: Event, halt: Halt) -> bool:
         self.events.append(event)

@@ -45,6 +45,9 @@ def _programs() -> ModuleType:
 
 programs = _programs()
 
+# The random programs warn on purpose (overwritten successors, unwired actions).
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
 
 def _run(top: Any, is_async: bool, go: Any) -> tuple[Any, tuple[str, str] | None]:
     """Run ``go()`` (a call or a coroutine function); the result, or the program's fault."""
@@ -137,6 +140,54 @@ def check_resuming_everywhere(program: Any) -> int:
     return compared
 
 
+def check_checkpoints_of_resumed_runs(program: Any) -> int:
+    """Resume ``program`` stepped from each boundary A of its recorded run; at each later
+    boundary B the resumed session's checkpoint must equal the one taken from the whole run at
+    B (a fork of a fork is a checkpoint like any other). The number of pairs compared.
+    """
+    top = _build(program)
+    shared: dict[str, Any] = {}
+    recorder = Recorder(snapshots=True, shared=shared)
+    with observe(recorder):
+        _run(top, False, lambda: top.run(shared))
+    trace = recorder.trace
+    compared = 0
+    for step in boundaries(trace):
+        first = trace.checkpoint(step)
+        if any(frame.parallel for frame in first.frames):
+            continue
+        fresh = _build(program)
+        session = Session(fresh, first.new_shared(), halt_on=["start", "post"])
+        session.checkpoint = first
+        while session.continue_() is not None:
+            assert session.last is not None
+            later = session.take_checkpoint()
+            direct = trace.checkpoint(session.last.step)
+            assert later.source["resumed_from"]["step"] == step
+            assert (later.frames, later.node, later.after, later.step, later.next_scope) == (
+                direct.frames,
+                direct.node,
+                direct.after,
+                direct.step,
+                direct.next_scope,
+            ), f"resumed at {step}, taken at {session.last.step}"
+            assert to_json(later.shared) == to_json(direct.shared)
+            compared += 1
+    return compared
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(program=programs.programs(asynchronous=False))
+def test_a_checkpoint_of_a_resumed_run_is_the_checkpoint_of_the_whole_run(program: Any) -> None:
+    check_checkpoints_of_resumed_runs(program)
+
+
 _settings = settings(
     max_examples=40,
     deadline=None,
@@ -146,21 +197,18 @@ _settings = settings(
 )
 
 
-@pytest.mark.filterwarnings("ignore:Flow ends")  # the programs end on unwired actions
 @_settings
 @given(program=programs.programs(asynchronous=False))
 def test_a_sync_run_resumed_at_any_boundary_ends_as_the_whole_run(program: Any) -> None:
     check_resuming_everywhere(program)
 
 
-@pytest.mark.filterwarnings("ignore:Flow ends")  # the programs end on unwired actions
 @_settings
 @given(program=programs.programs(asynchronous=True))
 def test_an_async_run_resumed_at_any_boundary_ends_as_the_whole_run(program: Any) -> None:
     check_resuming_everywhere(program)
 
 
-@pytest.mark.filterwarnings("ignore:Flow ends")  # the programs end on unwired actions
 @_settings
 @given(program=programs.programs(asynchronous=True, parallel=True))
 def test_a_parallel_run_resumed_at_any_boundary_skips_the_finished_runs(program: Any) -> None:
