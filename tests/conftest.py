@@ -34,6 +34,8 @@ SLOW_TESTS = (
     "core/test_differential.py::test_parallel_programs_behave_as_in_the_reference",
     "widgets/test_kernel_interrupt.py",
     "notebooks/test_notebooks.py::test_chapter_runs_and_reproduces_its_outputs",
+    "notebooks/test_chapter_checkpoints.py",  # a kernel per chapter, each run resumed
+    "core/test_checkpoints.py::test_a_parallel_run_resumed_at_any_boundary_skips_the_finished_runs",
 )
 
 
