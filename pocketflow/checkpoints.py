@@ -109,7 +109,7 @@ class Frame:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """The state of a run at a node boundary: resume it with ``flow.resume(checkpoint)``.
+    """The state of a run at a node boundary: resume it with ``flow.resume(checkpoint, shared)``.
 
     ``node`` is the id of the node at the boundary, ``after`` whether the checkpoint comes
     after its ``post`` (which returned ``action``) rather than as it starts. ``step`` is the
@@ -252,10 +252,10 @@ class Checkpoint:
 
     # -- resuming ------------------------------------------------------------------------------
 
-    def steps_for(self, flow: BaseNode, shared: Any, run: Run) -> Steps:
-        """The step generator of the rest of the run of ``flow`` (see ``pocketflow.runners``).
-
-        ``flow`` must have the checkpoint's graph: ``ValueError`` names the first differences.
+    def check(self, flow: BaseNode) -> Graph:
+        """Raise ``ValueError`` unless this checkpoint can resume a run of ``flow``: the flow
+        has the checkpoint's graph (else the first differences are named) and nothing the
+        flows under way need was kept only as a placeholder. Returns the flow's graph.
         """
         graph = build_graph(flow)
         difference = graph_difference(self.graph, graph)
@@ -268,11 +268,20 @@ class Checkpoint:
             for key in ("params", "prep_res", "run_params"):
                 _refuse_placeholders(getattr(frame, key), f"{key} of flow {frame.flow!r}")
         _refuse_placeholders(self.action, "the action")
-        frames = copy.deepcopy(self.frames)
-        plan = _plan(frames, graph, self.after, copy.deepcopy(self.action))
-        return _steps(flow, plan, self, shared, run)
+        return graph
 
-    def run(self, stepping: bool = False) -> Run:
+    def steps_for(self, flow: BaseNode, shared: Any, run: Run) -> Steps:
+        """The step generator of the rest of the run of ``flow`` over ``shared`` (see
+        ``pocketflow.runners``), after :meth:`check`; ``run`` comes from :meth:`new_run`.
+        """
+        graph = self.check(flow)
+        frames = copy.deepcopy(self.frames)  # the run may change them; the checkpoint stays
+        plan = _plan(frames, graph, self.after, copy.deepcopy(self.action))
+        root_params = frames[0].params if frames else None
+        ended = plan is None and self.after  # after the root's own post: nothing is left
+        return _steps(flow, plan, root_params, ended, copy.deepcopy(self.action), shared, run)
+
+    def new_run(self, stepping: bool = False) -> Run:
         """A :class:`Run` whose step numbers and scope ids go on from the checkpoint's."""
         first = self.step + 1 if self.after else self.step
         return Run(stepping, first_step=first, first_scope=self.next_scope)
@@ -280,17 +289,25 @@ class Checkpoint:
 
 @awaits
 def _steps(
-    flow: BaseNode, plan: Resume | None, checkpoint: Checkpoint, shared: Any, run: Run
+    flow: BaseNode,
+    plan: Resume | None,
+    root_params: dict[str, Any] | None,
+    ended: bool,
+    action: Any,
+    shared: Any,
+    run: Run,
 ) -> Steps:
-    """Pick the run up: the root's per-run copy carries the plan down."""
+    """Pick the run up: the root's per-run copy carries the plan down (a run that had ended
+    returns its last action).
+    """
     __tracebackhide__ = True
-    if plan is None and checkpoint.after:  # the root had finished: nothing is left to run
+    if ended:
         yield from ()
-        return checkpoint.action
+        return action
     root = flow.__copy__()
     root._resume = plan
-    if checkpoint.frames:
-        root.params = checkpoint.frames[0].params
+    if root_params is not None:
+        root.params = root_params
     return (yield from root._steps(shared, run, flow, (), None))
 
 

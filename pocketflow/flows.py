@@ -121,7 +121,7 @@ class Flow(BaseNode):
                 f"'{self.name}' is async: resume it with "
                 "`await flow.resume_async(checkpoint, shared)`."
             )
-        run = checkpoint.run()
+        run = checkpoint.new_run()
         return runners.run_to_end(checkpoint.steps_for(self, shared, run), run)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
@@ -289,7 +289,7 @@ class AsyncFlow(Flow, AsyncNode):
     async def resume_async(self, checkpoint: Checkpoint, shared: Any) -> Any:
         """:meth:`Flow.resume` in the running event loop."""
         __tracebackhide__ = True
-        run = checkpoint.run()
+        run = checkpoint.new_run()
         return await runners.run_to_end_async(checkpoint.steps_for(self, shared, run), run)
 
 

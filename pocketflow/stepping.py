@@ -238,7 +238,7 @@ class Session:
             if stepping_async:
                 return self.flow.asteps(self.shared)
             return self.flow.steps(self.shared)
-        run = self.checkpoint.run(stepping=True)
+        run = self.checkpoint.new_run(stepping=True)
         steps = self.checkpoint.steps_for(self.flow, self.shared, run)
         if stepping_async:
             return runners.iterate_async(steps, run)

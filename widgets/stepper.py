@@ -37,7 +37,7 @@ from pocketflow.checkpoints import Checkpoint
 from pocketflow.events import POST, START, TRANSITION
 from pocketflow.stepping import Session
 
-from .asking import asking_in
+from .asking import Question, asking_in
 from .fork import ForkControls, describe_source
 from .live import RunGraph, ShowsRunGraph, put_view
 from .state import SharedDiff, SharedWatch, copy_shared, short_repr
@@ -104,7 +104,7 @@ class Stepper(ShowsRunGraph, widgets.VBox):
             if shared is None:
                 shared = checkpoint.new_shared()
             # A checkpoint of another graph is refused now, naming the difference, not at Step.
-            checkpoint.steps_for(flow, shared, checkpoint.run()).close()
+            checkpoint.check(flow)
         self._initial, by_reference = copy_shared(shared)
         #: Where ``shared`` holds values that Reset keeps as they are (they cannot be copied).
         self.by_reference: tuple[str, ...] = by_reference
@@ -135,7 +135,7 @@ class Stepper(ShowsRunGraph, widgets.VBox):
             label="Fork",
             view="Stepper",
         )
-        #: The questions the run asks (``ask``), while they wait for an answer.
+        #: The questions the run asked (``ask``), and how each was answered.
         self.questions = widgets.VBox()
         self.breakpoint_picker = widgets.SelectMultiple(description="Break at")
         self._picked: set[BaseNode] = set()  # what the list put in session.halt_before
@@ -162,6 +162,7 @@ class Stepper(ShowsRunGraph, widgets.VBox):
                 self.fork_controls,
             ]
         )
+        self.add_class("pf-stepper")
         #: The task working through the clicks (async flows), while there is one.
         self.pending: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -316,6 +317,10 @@ class Stepper(ShowsRunGraph, widgets.VBox):
         """
         return self.fork_controls.fork()
 
+    def show_question(self, question: Question) -> None:
+        """Show a question the run asks (``ask``) under the panel, until it is answered."""
+        self.questions.children = (*self.questions.children, question)
+
     def reset(self) -> None:
         """Abandon the current run and start over from a fresh copy of the initial ``shared``."""
         self._clicks.clear()
@@ -329,6 +334,7 @@ class Stepper(ShowsRunGraph, widgets.VBox):
         else:
             self.session.reset(shared)
         self.output.clear_output()
+        self.questions.children = ()
         old = self.view.widget
         self.run_graph.restart()
         self.run_graph.follow_wiring()  # offer the nodes wired since as breakpoints
