@@ -36,9 +36,10 @@ __all__ = ["BackgroundRun", "Question", "answers", "ask", "asking_in", "start"]
 
 
 class QuestionHost(Protocol):
-    """A view that shows the questions of the run it drives, in :attr:`questions`."""
+    """A view that shows the questions of the run it drives."""
 
-    questions: widgets.VBox
+    def show_question(self, question: Question) -> None:
+        """Show ``question`` under the view, which then waits for its answer."""
 
 
 #: The view the current run's questions show in (set in the run's own task).
@@ -116,7 +117,7 @@ async def ask(question: str, choices: Sequence[str] | None = None) -> str:
     if host is None:
         raise RuntimeError(_why_nobody_answers(question))
     asked = Question(question, options)
-    host.questions.children = (*host.questions.children, asked)
+    host.show_question(asked)
     try:
         return await asked.future
     except asyncio.CancelledError:
@@ -181,6 +182,7 @@ class Question(widgets.VBox):
             controls = [self.text, submit]
         self.row = widgets.HBox(controls)
         super().__init__([self.prompt, self.row])
+        self.add_class("pf-ask")
 
     @property
     def answered(self) -> bool:
@@ -253,6 +255,13 @@ class BackgroundRun:
     async def _main(self) -> Any:
         asking_in(self)  # in this task's own context
         return await self.live.run_async(self.shared)
+
+    def show_question(self, question: Question) -> None:
+        """Show ``question`` under the view, and the view as of now: the run waits, so no
+        event comes to redraw it.
+        """
+        self.questions.children = (*self.questions.children, question)
+        self.live.render()
 
     @property
     def done(self) -> bool:

@@ -82,6 +82,8 @@ def test_a_background_run_asks_and_goes_on_with_the_click() -> None:
         assert question.question == QUESTION and question.choices == ["yes", "no"]
         assert [button.description for button in question.buttons] == ["yes", "no"]
         assert not run.done and "waiting for an answer" in repr(run)
+        # The view shows where the run waits, though no event came since to redraw it.
+        assert "publish › review</code> prep" in run.live.status.value
         question.buttons[0].click()
         await until(lambda: run.pending)  # then the note
         (note,) = run.pending
@@ -175,6 +177,21 @@ def test_an_async_stepper_shows_the_question_under_its_panel() -> None:
 
     stepper = in_loop(body)
     assert stepper.finished and stepper.error is None and stepper.shared["verdict"] == "no"
+
+
+def test_a_reset_gives_up_the_question_and_clears_it() -> None:
+    async def body() -> tuple[Stepper, Question]:
+        stepper = Stepper(reviewing(), {"topic": "bees"})
+        stepper.continue_()
+        await until(lambda: stepper.questions.children)
+        (question,) = stepper.questions.children
+        stepper.reset()
+        await until(lambda: question.answered)
+        return stepper, question
+
+    stepper, question = in_loop(body)
+    assert stepper.questions.children == () and question.future.cancelled()
+    assert "cancelled" in question.prompt.value and not stepper.events
 
 
 def test_the_question_is_escaped_and_a_wrong_choice_is_refused() -> None:
