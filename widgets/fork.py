@@ -120,14 +120,18 @@ class ForkControls(widgets.VBox):
         self._take = take
         self._shared_now = shared_now
         self._view = view
-        self.fork_button = widgets.Button(description=label, icon="code-branch")
+        self.fork_button = widgets.Button(
+            description=label, icon="code-branch", layout=widgets.Layout(width="auto")
+        )
         self.fork_button.on_click(lambda _: self.fork())
         self.edit_toggle = widgets.ToggleButton(description="Edit shared", icon="pencil")
         self.edit_toggle.observe(lambda _: self.refresh_editor(), names="value")
         self.where = widgets.HTML()
         self.editor = widgets.VBox()
+        self.editor.add_class("pf-fork-editor")
         self.error_box = widgets.HTML()
         self.stepper_box = widgets.VBox()
+        self.stepper_box.add_class("pf-forks")
         #: The Steppers of the forks made here, oldest first.
         self.forks: list[Stepper] = []
         self._fields: list[tuple[Any, str, widgets.Textarea]] = []
@@ -140,6 +144,7 @@ class ForkControls(widgets.VBox):
                 self.stepper_box,
             ]
         )
+        self.add_class("pf-fork")
         self.offer(False)
 
     # -- state ---------------------------------------------------------------------------

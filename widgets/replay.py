@@ -82,6 +82,7 @@ class Replay(widgets.VBox):
             )
             parts.append(self.fork_controls)
         super().__init__(parts)
+        self.add_class("pf-replay")
         self._render(self.slider.value)
 
     def show(self, step: int) -> None:
