@@ -86,6 +86,9 @@ def describe_source(checkpoint: Checkpoint) -> str:
     origin = source.get("forked_from")
     if isinstance(origin, dict):
         text = f"forked from step {origin.get('step', '?')} of {origin.get('root')!r}"
+        earlier = origin.get("resumed_from")
+        if isinstance(earlier, dict) and isinstance(earlier.get("forked_from"), dict):
+            text += f" (itself a fork of step {earlier['forked_from'].get('step', '?')})"
         where = source.get("view")
         if where:
             text += f" in a {where}"

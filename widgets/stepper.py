@@ -475,14 +475,11 @@ class Stepper(ShowsRunGraph, widgets.VBox):
             and event.kind in (START, POST)
             and not self.finished
             and not self.busy
-            and self.session.checkpoint is None
         )
         where = ""
         if event is not None and at_boundary:
             phase = "as it starts" if event.kind == START else "after its post"
             where = f"from step {event.step}: <code>{html.escape(event.node.name)}</code> {phase}"
-        elif self.session.checkpoint is not None:
-            where = "a run picked up from a checkpoint is forked from its checkpoint"
         self.fork_controls.offer(at_boundary, where, key=(self._generation, len(self.events)))
 
     def _status_html(self) -> str:

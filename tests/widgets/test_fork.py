@@ -204,8 +204,26 @@ def test_reset_of_a_fork_starts_again_from_its_checkpoint() -> None:
     assert fork.shared == {"total": 1, "seen": ["first"]}
     fork.continue_()
     assert fork.shared["total"] == 3
-    assert fork.fork_controls.fork_button.disabled  # a fork is forked from its checkpoint
-    assert "picked up from a checkpoint" in fork.fork_controls.where.value
+
+
+def test_a_fork_forks_again() -> None:
+    stepper = Stepper(summing(), {}, breakpoints=["second"])
+    stepper.continue_()
+    fork = stepper.fork()
+    assert fork is not None
+    fork.session.halt_before.add("third")
+    fork.continue_()  # halts as "third" starts
+    fork.fork_controls.edit("total", "20")
+    again = fork.fork()
+    assert again is not None and again in fork.fork_controls.stepper_box.children
+    again.continue_()
+    assert again.shared == {"total": 21, "seen": ["first", "second", "third"]}
+    assert (
+        "Forked from step 13 of &#x27;sum&#x27; (itself a fork of step 8) in a Stepper "
+        "(edited: &#x27;total&#x27;)" in again.header.value
+    )
+    fork.continue_()
+    assert fork.shared["total"] == 3
 
 
 def test_a_stepper_picks_a_run_up_from_a_checkpoint() -> None:
