@@ -21,6 +21,7 @@ import ipywidgets as widgets
 
 from pocketflow import BaseNode
 from pocketflow.checkpoints import Checkpoint
+from pocketflow.graph import Overlay
 
 from .state import short_repr
 
@@ -103,9 +104,10 @@ class ForkControls(widgets.VBox):
     """A fork button, an editor for ``shared``'s top-level keys, the errors, and the forks.
 
     ``take`` gives the checkpoint to fork (it may raise ``ValueError``, which is shown);
-    ``shared_now`` gives ``shared`` as it is there, to fill the editor. :meth:`offer` says
-    whether forking is possible now and where the fork would start. Each fork opens a Stepper
-    (:attr:`forks`) shown below.
+    ``shared_now`` gives ``shared`` as it is there, to fill the editor; ``history`` the run up
+    to a checkpoint, laid over the graph, for the fork's graph to show the path that led there.
+    :meth:`offer` says whether forking is possible now and where the fork would start. Each
+    fork opens a Stepper (:attr:`forks`) shown below.
     """
 
     children: tuple[Any, ...]
@@ -115,6 +117,7 @@ class ForkControls(widgets.VBox):
         flow: BaseNode,
         take: Callable[[], Checkpoint],
         shared_now: Callable[[], Mapping[Any, Any] | None],
+        history: Callable[[Checkpoint], Overlay],
         *,
         label: str,
         view: str,
@@ -122,6 +125,7 @@ class ForkControls(widgets.VBox):
         self.flow = flow
         self._take = take
         self._shared_now = shared_now
+        self._history = history
         self._view = view
         self.fork_button = widgets.Button(
             description=label, icon="code-branch", layout=widgets.Layout(width="auto")
@@ -220,7 +224,7 @@ class ForkControls(widgets.VBox):
                 shared, view=self._view, edited=[short_repr(key, 40) for key in edits]
             )
             fork.new_shared()  # a value kept only as a placeholder must be edited first
-            stepper = Stepper(self.flow, None, checkpoint=fork)
+            stepper = Stepper(self.flow, None, checkpoint=fork, history=self._history(fork))
         except ValueError as exc:
             self.error_box.value = (
                 f"<div class='pf-error'><b>Cannot fork:</b> {html.escape(str(exc))}</div>"

@@ -11,6 +11,7 @@ Stepper draws the same object, so both views count a run the one way.
 from __future__ import annotations
 
 import contextlib
+import copy
 import html
 import time
 from collections.abc import Iterator
@@ -41,13 +42,18 @@ class RunGraph:
     the run reaches a node that the graph lacks (it was wired after the graph was made), the
     graph and :attr:`view` are made anew and the run so far is counted again on them: a run pays
     for a new graph only when it needs one.
+
+    ``history`` is what ran before, for a run picked up from a checkpoint: the overlay starts
+    from it, so the path that led to the checkpoint shows too.
     """
 
-    def __init__(self, flow: BaseNode) -> None:
+    def __init__(self, flow: BaseNode, history: Overlay | None = None) -> None:
         self.flow = flow
         self.graph: Graph = build_graph(flow)
         self.view = GraphView(self.graph)
-        self.overlay = Overlay()
+        #: What ran before this run (a run picked up from a checkpoint), laid over the graph.
+        self.history = history if history is not None else Overlay()
+        self.overlay = copy.deepcopy(self.history)
         #: The events of the run so far.
         self.events: list[Event] = []
         self._run: object = None  # the run the events belong to (``Scope.run``)
@@ -55,7 +61,7 @@ class RunGraph:
 
     def restart(self) -> None:
         """Forget the run, for a new one."""
-        self.overlay = Overlay()
+        self.overlay = copy.deepcopy(self.history)
         self.events = []
         self._run = None
         self._missing.clear()
@@ -100,9 +106,20 @@ class RunGraph:
             return False
         self.graph = graph
         self.view = GraphView(graph)
-        self.overlay = Overlay.from_events(graph, self.events)
+        self.overlay = self.until(None)
         self._missing.clear()
         return True
+
+    def until(self, step: int | None, *, including: bool = True) -> Overlay:
+        """The overlay as it stood at ``step`` (with that step's event, or only the events
+        before it), the history included: what a fork taken there has behind it.
+        """
+        overlay = copy.deepcopy(self.history)
+        for event in self.events:
+            if step is not None and (event.step > step or (event.step == step and not including)):
+                break
+            overlay.add(self.graph, event)
+        return overlay
 
     def draw(self) -> None:
         """Show the overlay in :attr:`view`."""

@@ -77,6 +77,8 @@ class Replay(widgets.VBox):
                 flow,
                 self._checkpoint,
                 lambda: self.trace.shared_at(self.boundary or 0),
+                # The fork's first event is the boundary's start again, or what follows a post.
+                lambda fork: self.trace.overlay(upto=fork.step if fork.after else fork.step - 1),
                 label="Continue from here",
                 view="Replay",
             )

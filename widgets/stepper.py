@@ -35,6 +35,7 @@ import ipywidgets as widgets
 from pocketflow import BaseNode, Event
 from pocketflow.checkpoints import Checkpoint
 from pocketflow.events import POST, START, TRANSITION
+from pocketflow.graph import Overlay
 from pocketflow.stepping import Session
 
 from .asking import Question, asking_in
@@ -75,7 +76,8 @@ class Stepper(ShowsRunGraph, widgets.VBox):
     reaches a node it does not know, and on Reset.
 
     ``checkpoint=`` picks a run up where it was checkpointed (``shared`` may then be ``None``:
-    a copy of the checkpoint's); the header says where it came from. **Fork**, when the run
+    a copy of the checkpoint's), and ``history=`` shows the run that led there on the graph
+    (an overlay); the header says where it came from. **Fork**, when the run
     halted at a node boundary, checkpoints it there and opens a new Stepper on the fork under
     this one, optionally after editing ``shared`` (:attr:`fork_controls`). A node of an async
     flow may ``await ask(...)``: the question shows under the panel (see
@@ -98,6 +100,7 @@ class Stepper(ShowsRunGraph, widgets.VBox):
         *,
         breakpoints: Iterable[BaseNode | str] = (),
         checkpoint: Checkpoint | None = None,
+        history: Overlay | None = None,
     ) -> None:
         self.flow = flow
         if checkpoint is not None:
@@ -111,7 +114,7 @@ class Stepper(ShowsRunGraph, widgets.VBox):
         #: The run: its events, its breakpoints, how it ended.
         self.session = Session(flow, shared, checkpoint=checkpoint)
         #: The run laid over the flow's graph.
-        self.run_graph = RunGraph(flow)
+        self.run_graph = RunGraph(flow, history)
 
         self.step_button = widgets.Button(description="Step", icon="step-forward")
         self.next_node_button = widgets.Button(description="Next node", icon="forward")
@@ -132,6 +135,7 @@ class Stepper(ShowsRunGraph, widgets.VBox):
             flow,
             self.session.take_checkpoint,
             lambda: self.shared,
+            lambda fork: self.run_graph.until(fork.step, including=fork.after),
             label="Fork",
             view="Stepper",
         )

@@ -274,3 +274,24 @@ def test_parse_literal_reads_python_and_json() -> None:
     assert parse_literal('{"a": [true, false]}') == {"a": [True, False]}
     with pytest.raises(ValueError, match=r"'x': .*; 'y': "):
         parse_edits({"x": "f()", "y": "[1,", "z": "1"})
+
+
+def test_the_forks_graph_shows_the_path_that_led_to_the_checkpoint() -> None:
+    replay, _, trace = replay_of(summing())
+    replay.show(step_of(trace, "start", "second"))
+    fork = replay.continue_from_here()
+    assert fork is not None and fork.overlay.root == fork.graph.id_of(fork.flow)
+    assert set(fork.overlay.visits) == {"sum", "first"}  # second starts again in the fork
+    fork.continue_()
+    assert fork.overlay.visits == {"sum": 1, "first": 1, "second": 1, "third": 1}
+    assert fork.overlay.edges == trace.overlay().edges and fork.overlay.current is None
+    fork.reset()
+    assert set(fork.overlay.visits) == {"sum", "first"}
+
+    stepper = Stepper(summing(), {})
+    stepper.session.halt_after.add("second")
+    stepper.continue_()  # after second's post: the fork goes on with the transition
+    again = stepper.fork()
+    assert again is not None and again.overlay.visits == stepper.overlay.visits
+    again.continue_()
+    assert again.overlay.visits == {"sum": 1, "first": 1, "second": 1, "third": 1}
