@@ -17,6 +17,7 @@
 # * to take a checkpoint from a recorded run, resume it, and get the run's own result;
 # * to save a checkpoint to a file and load it again, after a restart;
 # * to pause a run before a review, look at it, and approve or edit before it goes on;
+# * to let a node ask a person in the notebook, and take the answer after a restart;
 # * to fork a run: change `shared` at a checkpoint and continue, next to the original;
 # * what a checkpoint inside a parallel batch means.
 #
@@ -316,7 +317,8 @@ print(session.finished, session.result, "|", session.shared["published"])
 
 # %%
 pending = Checkpoint.load(folder / "review-pending.jsonl")
-print(pending, "| draft:", pending.shared["draft"])
+print(pending)
+print("draft:", pending.shared["draft"])
 
 approved = pending.new_shared()
 print(desk.resume(pending, approved), approved["problems"])
@@ -349,6 +351,96 @@ walk.continue_()
 print(walk.finished, walk.shared["published"])
 
 # %% [markdown]
+# ## A person in the loop, in the notebook
+#
+# The session above waits for code: the editor answers by changing `session.shared` in a
+# cell. The toolkit can ask the person instead. A node awaits
+# `ask(question, choices=[...])` in its `exec_async`; the question shows as buttons under the
+# run's live view, and the click is the answer. Here the editor is asked in place of the
+# house rules:
+
+# %%
+from pocketflow import AsyncFlow, AsyncNode
+from pocketflow_widgets import answers, ask, start
+
+QUESTION = "Publish this draft?"
+
+
+class AskEditor(AsyncNode):
+    async def prep_async(self, shared):
+        return shared["draft"]
+
+    async def exec_async(self, draft):
+        return await ask(QUESTION, choices=["publish", "send back"])
+
+    async def post_async(self, shared, prep_res, exec_res):
+        shared["editor"] = exec_res
+        return "approve" if exec_res == "publish" else "revise"
+
+
+asking_draft, editor = Draft(name="draft"), AskEditor(name="editor")
+asking_draft >> editor
+editor - "approve" >> Publish(name="publish")
+editor - "revise" >> None
+asking_desk = AsyncFlow(start=asking_draft, name="asking desk")
+
+# %% [markdown]
+# How such a run is started follows from how Jupyter works. While a cell executes, even a cell
+# that only awaits, the kernel does not handle the messages a click sends: they wait until
+# the cell has ended. A run that asks, awaited by its own cell, would wait for a click the
+# kernel cannot take before the run ends, that is, forever. `ask` sees that and says so
+# instead of hanging:
+
+# %%
+try:
+    await asking_desk.run_async({"notes": NOTES})
+except RuntimeError as error:
+    print(textwrap.fill(str(error), 96))
+
+# %% [markdown]
+# So the run goes to the background. `start(flow, shared)` shows the run's live view, starts
+# the run as a task of the kernel's event loop, and returns at once. The cell ends, and the
+# kernel is free for the click, and for other cells: while the question waits, look at
+# `run.shared["draft"]` in the next one.
+
+# %%
+run = start(asking_desk, {"notes": NOTES})
+
+# %% [markdown]
+# In your copy of this chapter, click **publish** or **send back** under the graph, and the
+# run goes on. (This page was executed without anyone to click; the cells below do what a
+# restart would.) A question can wait a long time, so take a checkpoint of the waiting run:
+# `run.checkpoint()` is taken at its last node boundary, the start of `editor`, and resuming
+# it asks again.
+
+# %%
+import asyncio
+
+while not run.pending:  # the question appears once the model has drafted
+    await asyncio.sleep(0.01)
+print(run)
+waiting = run.checkpoint()
+waiting.save(folder / "waiting-for-the-editor.jsonl")
+print(waiting)
+
+# %% [markdown]
+# Now suppose the kernel is restarted. The background run is gone with it (here it is
+# cancelled, which is what a restart does to it: its view above shows it interrupted in
+# `editor`), and nobody can click in that view any more. The checkpoint in the file is what
+# is left. Resume it in a cell, with the editor's answer given in advance by
+# `answers({question: answer})`, so that `ask` returns at once instead of waiting. This
+# editor also fixed the draft, so the resumed run is a fork:
+
+# %%
+run.cancel()
+
+after_restart = Checkpoint.load(folder / "waiting-for-the-editor.jsonl")
+rewritten = after_restart.fork({**after_restart.new_shared(), "draft": REWRITE})
+shared = rewritten.new_shared()
+with answers({QUESTION: "publish"}):
+    print(await asking_desk.resume_async(rewritten, shared), "|", shared["published"])
+
+# %% [markdown]
 # ## Forks, side by side
 #
 # The editor's rewrite made a second future for one run. Forks are how to compare futures:
@@ -369,17 +461,43 @@ forks = {
     "edited": fixed,
     "shorter notes": trace.checkpoint(before_draft).fork(shorter),
 }
-print(f"{'fork':<14} {'from':<18} {'ends':<10} {'calls':<6} draft")
+print(f"{'fork':<14} {'from':<15} {'ends':<10} model calls")
 for name, fork in forks.items():
     model_calls.clear()
     shared = fork.new_shared()
     ends = desk.resume(fork, shared)
     where = f"{'after' if fork.after else 'before'} {fork.graph[fork.node].name}"
-    print(f"{name:<14} {where:<18} {ends:<10} {len(model_calls):<6} {shared['draft']}")
+    print(f"{name:<14} {where:<15} {ends:<10} {len(model_calls)}")
+    print(f"{'':<14} {shared['draft']}")
 
 # %% [markdown]
 # Each fork ran on its own copy of `shared`, so the three results do not mix, and nothing ran
 # twice that did not need to: only the fork that starts before `draft` called the model.
+
+# %% [markdown]
+# The toolkit forks without code too. `Replay(trace, flow)` (Chapter 8) browses a recorded
+# run; given the flow and a trace with snapshots, its **Continue from here** takes the
+# checkpoint at the step shown, lets you edit `shared` key by key (as Python literals or
+# JSON), and opens a `Stepper` on the fork under the replay. Here it is at the pause before
+# `review`:
+
+# %%
+from pocketflow_widgets import Replay, Stepper
+
+replay = Replay(trace, desk)
+replay.show(before_review)
+replay
+
+# %% [markdown]
+# `Stepper(flow, None, checkpoint=...)` opens a stepper on a checkpoint (a loaded one
+# included), and its **Fork** button forks the run wherever it halts at a node boundary. This
+# one continues the pause from the file to the end:
+
+# %%
+stepper = Stepper(desk, None, checkpoint=pending)
+stepper.continue_()
+print(stepper.finished, stepper.shared["problems"])
+stepper
 
 # %% [markdown]
 # ## A checkpoint inside a parallel batch
@@ -509,8 +627,12 @@ print(folder.exists())
 #   refuses a flow with another graph, and a `shared` value that was saved as a placeholder.
 # * A review pause is a session halted before the review node: inspect `shared`, then
 #   approve (continue) or edit (change `shared`, then continue), now or from the file later.
+# * A node can `await ask(question, choices=[...])` a person. Start such a run with
+#   `start(flow, shared)`, so that the kernel is free for the click; `run.checkpoint()` keeps
+#   the wait, and `answers({...})` gives the answer in advance to a resumed run.
 # * `checkpoint.fork(shared)` is the same moment with a changed `shared`; it records where it
-#   came from. Forks run side by side without mixing.
+#   came from. Forks run side by side without mixing. In the notebook, `Replay`'s **Continue
+#   from here** and the `Stepper`'s **Fork** make them without code.
 # * Inside a parallel batch, a checkpoint keeps the finished items; the others run again from
 #   their start, so make an item's nodes safe to run twice.
 
