@@ -53,9 +53,14 @@ def _problem(forked: Any, shared: Any) -> str | None:
             "shared holds no review: resume the fork on it first, "
             "desk.resume(forked, shared), then check"
         )
+    draft = forked.shared.get("draft")
+    if shared["problems"] and isinstance(draft, str) and draft.endswith(" ..."):
+        return (
+            "the fork still carries the model's cut-off draft: put your own in its shared "
+            "(shared['draft'] = '...') and fork with that shared"
+        )
     if shared["problems"]:
         return "the review sent your draft back: " + "; ".join(shared["problems"])
-    draft = forked.shared.get("draft")
     if shared.get("published") != draft:
         return (
             f"shared['published'] is {shared.get('published')!r}, not the fork's draft "
