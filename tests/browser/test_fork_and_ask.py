@@ -179,4 +179,4 @@ def test_continue_from_a_replay_after_editing_shared_and_step_the_fork(
         "seen": ["first"],
     }
     assert lab.report() == ""
-    lab.screenshot_output(1, "fork-from-replay")
+    lab.screenshot("fork-from-replay")
