@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from pocketflow import AsyncFlow, AsyncNode, Flow, Node
+from pocketflow import AsyncFlow, AsyncNode, BatchFlow, Flow, Node
+from pocketflow.checkpoints import boundaries
 from pocketflow.trace import Trace, record
 from pocketflow_widgets import Replay, Stepper
 from pocketflow_widgets.fork import ForkControls, parse_edits, parse_literal
@@ -295,3 +296,25 @@ def test_the_forks_graph_shows_the_path_that_led_to_the_checkpoint() -> None:
     assert again is not None and again.overlay.visits == stepper.overlay.visits
     again.continue_()
     assert again.overlay.visits == {"sum": 1, "first": 1, "second": 1, "third": 1}
+
+
+def test_continuing_from_every_boundary_of_a_nested_batch_flow_ends_as_the_whole_run() -> None:
+    class Items(BatchFlow):
+        def prep(self, shared: Any) -> list[dict[str, int]]:
+            return [{"n": n} for n in range(3)]
+
+    a, b = Add(name="a"), Add(name="b")
+    a >> b
+    items = Items(start=a, name="items")
+    items >> Add(name="last")
+    flow = Flow(start=items, name="outer")
+    whole: dict[str, Any] = {}
+    trace = record(flow, whole, snapshots=True)
+    replay = Replay(trace, flow)
+    for position, entry in enumerate(trace.steps, 1):
+        replay.show(position)
+        fork = replay.continue_from_here()
+        assert fork is not None, replay.fork_controls and replay.fork_controls.error_box.value
+        fork.continue_()
+        assert (fork.error, fork.shared) == (None, whole), f"forked at step {entry.step}"
+    assert len(boundaries(trace)) == 18
