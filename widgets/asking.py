@@ -20,7 +20,10 @@ import asyncio
 import contextlib
 import contextvars
 import html
+import os
+import sys
 from collections.abc import Iterator, Mapping, Sequence
+from types import CodeType, FrameType
 from typing import Any, Final, Protocol
 
 import ipywidgets as widgets
@@ -87,8 +90,9 @@ async def ask(question: str, choices: Sequence[str] | None = None) -> str:
     **Submit**). The question shows under the view of the run (a :func:`start`-ed run, or an
     async Stepper). An answer given in advance with :func:`answers` is returned at once.
 
-    Raises ``RuntimeError`` when no person can answer: the run is awaited by the cell itself
-    (the kernel would take the click only after the cell), or it has no view to ask in.
+    Raises ``RuntimeError`` when no person can answer: the run is held by the cell that runs
+    it, awaited or run to its end (the kernel would take the click only after the cell), or it
+    has no view to ask in.
 
     >>> import asyncio
     >>> from pocketflow import AsyncFlow, AsyncNode
@@ -127,9 +131,10 @@ async def ask(question: str, choices: Sequence[str] | None = None) -> str:
 
 def _why_nobody_answers(question: str) -> str:
     advance = f"or give the answer in advance: `with answers({{{question!r}: ...}}): ...`"
-    if _in_cell():
+    cell = _cell_holding_the_run()
+    if cell is not None:
         return (
-            f"ask({question!r}) is awaited by the cell that runs the flow: the kernel takes "
+            f"ask({question!r}) is {cell} the cell that runs the flow: the kernel takes "
             "the click that answers it only once this cell has finished, so it would wait "
             "forever. Start the run in the background and let the cell end: "
             f"`run = pocketflow_widgets.start(flow, shared)`, {advance}"
@@ -140,16 +145,26 @@ def _why_nobody_answers(question: str) -> str:
     )
 
 
-def _in_cell() -> bool:
-    """Whether the current task is a notebook cell's own execution (IPython runs a cell that
-    awaits as a task of its ``run_cell_async``).
+def _cell_holding_the_run() -> str | None:
+    """How a notebook cell holds the current run, if one does: ``"awaited by"`` when the run
+    is the cell's own task (IPython runs a cell that awaits as a task of its
+    ``run_cell_async``), ``"run inside"`` when the cell's frame is under it on the stack (a
+    cell that runs the flow to its end from sync code, re-entering the loop); else ``None``.
     """
-    try:
+    with contextlib.suppress(RuntimeError):
         task = asyncio.current_task()
-    except RuntimeError:
-        return False
-    code = getattr(task.get_coro() if task is not None else None, "cr_code", None)
-    return code is not None and (code.co_name, code.co_filename.rsplit("/", 1)[-1]) == _CELL_CODE
+        if task is not None and _is_cell(getattr(task.get_coro(), "cr_code", None)):
+            return "awaited by"
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        if _is_cell(frame.f_code):
+            return "run inside"
+        frame = frame.f_back
+    return None
+
+
+def _is_cell(code: CodeType | None) -> bool:
+    return code is not None and (code.co_name, os.path.basename(code.co_filename)) == _CELL_CODE
 
 
 class Question(widgets.VBox):

@@ -139,19 +139,29 @@ def test_answers_in_advance_nest_and_must_be_among_the_choices() -> None:
     assert in_loop(body) == ["1", "2"]
 
 
-def test_a_run_awaited_in_its_own_cell_is_told_to_use_start() -> None:
+@pytest.mark.parametrize(
+    ("cell", "held"),
+    [
+        ("await flow.run_async({'topic': 'bees'})", "awaited by"),
+        ("pocketflow_widgets.run(flow, {'topic': 'bees'})", "run inside"),
+    ],
+    ids=["awaited", "run-from-sync-code"],
+)
+def test_a_run_held_by_its_own_cell_is_told_to_use_start(cell: str, held: str) -> None:
     from IPython.core.interactiveshell import InteractiveShell
+
+    import pocketflow_widgets
 
     shell = InteractiveShell.instance()
     try:
-        shell.user_ns.update(flow=reviewing())
-        result = shell.run_cell("await flow.run_async({'topic': 'bees'})")
+        shell.user_ns.update(flow=reviewing(), pocketflow_widgets=pocketflow_widgets)
+        result = shell.run_cell(cell)
     finally:  # display() would go through this shell in the tests after this one
         InteractiveShell.clear_instance()
     error = result.error_in_exec
     assert isinstance(error, RuntimeError)
-    assert "awaited by the cell" in str(error) and "pocketflow_widgets.start(flow" in str(error)
-    assert QUESTION in str(error)
+    assert f"is {held} the cell that runs the flow" in str(error)
+    assert "pocketflow_widgets.start(flow" in str(error) and QUESTION in str(error)
 
 
 def test_ask_with_no_view_to_ask_in_says_what_to_do() -> None:
