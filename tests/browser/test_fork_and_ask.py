@@ -54,10 +54,10 @@ quote >> Approve(name="approve")
 flow = AsyncFlow(start=quote, name="ordering")
 """
 
-REPLAY = """\
+SUMMING = """\
 from pocketflow import Flow, Node
 from pocketflow.trace import record
-from pocketflow_widgets import Replay
+from pocketflow_widgets import Replay, Stepper
 
 
 class Add(Node):
@@ -69,6 +69,9 @@ class Add(Node):
 first, second, third = Add(name="first"), Add(name="second"), Add(name="third")
 first >> second >> third
 flow = Flow(start=first, name="sum")
+"""
+
+REPLAY = """\
 trace = record(flow, {}, snapshots=True)
 replay = Replay(trace, flow)
 replay
@@ -128,9 +131,9 @@ def test_clicking_the_answer_lets_the_background_run_finish(lab, lab_server) -> 
 def test_continue_from_a_replay_after_editing_shared_and_step_the_fork(
     lab, lab_server, page
 ) -> None:
-    lab.open_notebook(write_notebook(lab_server.root, "fork.ipynb", [REPLAY]))
-    assert lab.run_cell(1), lab.report()
-    output = lab.output_of_cell(1)
+    lab.open_notebook(write_notebook(lab_server.root, "fork.ipynb", [SUMMING, REPLAY]))
+    assert lab.run_cell(1) and lab.run_cell(2), lab.report()
+    output = lab.output_of_cell(2)
     readout = output.locator(".widget-readout")
     expect(readout).to_have_text("19", timeout=WAIT_MS)  # the flow's post, the last step
 
@@ -180,3 +183,40 @@ def test_continue_from_a_replay_after_editing_shared_and_step_the_fork(
     }
     assert lab.report() == ""
     lab.screenshot("fork-from-replay")
+
+
+def test_fork_a_stepper_where_it_halted_and_run_the_fork(lab, lab_server) -> None:
+    cells = [SUMMING, "stepper = Stepper(flow, {}, breakpoints=['third'])\nstepper"]
+    lab.open_notebook(write_notebook(lab_server.root, "fork-stepper.ipynb", cells))
+    assert lab.run_cell(1) and lab.run_cell(2), lab.report()
+    output = lab.output_of_cell(2)
+    expect(button(output, "Fork")).to_be_disabled(timeout=WAIT_MS)  # not started yet
+
+    button(output, "Continue").click()
+    status = output.locator(".pf-status").first
+    expect(status).to_have_text(re.compile(r"^#13 sum › third · start"), timeout=WAIT_MS)
+    expect(button(output, "Fork")).to_be_enabled()
+    button(output, "Edit shared").click()
+    total = output.locator(".pf-fork-editor .widget-hbox").filter(has_text="'total'")
+    expect(total.locator("textarea")).to_have_value("2", timeout=WAIT_MS)
+    total.locator("textarea").fill("40")
+    button(output, "Fork").click()
+
+    fork = output.locator(".pf-forks .pf-stepper")
+    expect(fork).to_have_count(1, timeout=WAIT_MS)
+    expect(fork.locator(".pf-fork-source")).to_have_text(
+        "Forked from step 13 of 'sum' in a Stepper (edited: 'total')"
+    )
+    # The fork's graph shows the path that led there.
+    expect(fork.locator(".pf-graph g.node#node__first")).to_have_attribute(
+        "data-state", "visited", timeout=WAIT_MS
+    )
+    button(fork, "Continue").click()
+    expect(fork.locator(".pf-status:not(.pf-fork-source)")).to_contain_text(
+        "finished", timeout=WAIT_MS
+    )
+    forked = ast.literal_eval(lab.kernel_value("stepper.fork_controls.forks[0].shared"))
+    assert forked == {"total": 41, "seen": ["first", "second", "third"]}
+    assert ast.literal_eval(lab.kernel_value("stepper.shared['total']")) == 2  # still halted
+    assert lab.report() == ""
+    lab.screenshot("fork-from-stepper")
