@@ -99,6 +99,15 @@ def button(scope: Locator, label: str) -> Locator:
     return scope.locator("button").filter(has_text=re.compile(rf"^\s*{re.escape(label)}\s*$"))
 
 
+def open_editor_at(output: Locator, key: str, shown: str) -> Locator:
+    """Open the fork editor in ``output``; the text area of ``key``, once it shows ``shown``."""
+    button(output, "Edit shared").first.click()
+    row = output.locator(".pf-fork-editor .widget-hbox").filter(has_text=f"'{key}'")
+    area = row.locator("textarea")
+    expect(area).to_have_value(shown, timeout=WAIT_MS)
+    return area
+
+
 def test_clicking_the_answer_lets_the_background_run_finish(lab, lab_server) -> None:
     path = write_notebook(lab_server.root, "ask.ipynb", [ASKING, "run = start(flow, {})", "1 + 1"])
     lab.open_notebook(path)
@@ -147,10 +156,8 @@ def test_continue_from_a_replay_after_editing_shared_and_step_the_fork(
         "from step 8: second as it starts (the last node boundary before step 9)"
     )
 
-    button(output, "Edit shared").click()
-    total = output.locator(".pf-fork-editor .widget-hbox").filter(has_text="'total'")
-    expect(total.locator("textarea")).to_have_value("1", timeout=WAIT_MS)
-    total.locator("textarea").fill("one hundred")
+    total = open_editor_at(output, "total", "1")
+    total.fill("one hundred")
     button(output, "Continue from here").click()
     error = output.locator(".pf-fork .pf-error")
     expect(error).to_contain_text("Cannot fork", timeout=WAIT_MS)
@@ -158,7 +165,7 @@ def test_continue_from_a_replay_after_editing_shared_and_step_the_fork(
     forks = output.locator(".pf-forks .pf-stepper")
     expect(forks).to_have_count(0)  # nothing ran
 
-    total.locator("textarea").fill("100")
+    total.fill("100")
     button(output, "Continue from here").click()
     expect(forks).to_have_count(1, timeout=WAIT_MS)
     fork = forks.first
@@ -196,10 +203,7 @@ def test_fork_a_stepper_where_it_halted_and_run_the_fork(lab, lab_server) -> Non
     status = output.locator(".pf-status").first
     expect(status).to_have_text(re.compile(r"^#13 sum › third · start"), timeout=WAIT_MS)
     expect(button(output, "Fork")).to_be_enabled()
-    button(output, "Edit shared").click()
-    total = output.locator(".pf-fork-editor .widget-hbox").filter(has_text="'total'")
-    expect(total.locator("textarea")).to_have_value("2", timeout=WAIT_MS)
-    total.locator("textarea").fill("40")
+    open_editor_at(output, "total", "2").fill("40")
     button(output, "Fork").click()
 
     fork = output.locator(".pf-forks .pf-stepper")
