@@ -15,7 +15,8 @@ Imported as ``pocketflow_widgets``:
 - :func:`to_graphviz` gives a flow's graph as a ``graphviz.Source``, to render to a file.
 """
 
-from .asking import BackgroundRun, answers, ask, start
+from .asking import answers, ask
+from .background import BackgroundRun, start
 from .graphviz_object import to_graphviz
 from .live import LiveRun, arun_live, run_live
 from .replay import Replay

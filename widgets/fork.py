@@ -4,9 +4,10 @@ Stepper under the view it was forked from.
 A :class:`ForkControls` is the part of a view that forks: a button, an editor with a text area
 per top-level key of ``shared``, the errors, and the Steppers of the forks made so far. The view
 says what to fork (a function that takes the checkpoint, one that gives ``shared`` as it is at
-that point) and when it can; the controls do the rest the same way for ``Replay`` and the
-Stepper. An edit is read as a Python literal (``ast.literal_eval``), else as JSON; a key whose
-text is neither is named in the error, and nothing runs.
+that point), how to open a fork (a Stepper, with the run that led there on its graph) and when
+it can; the controls do the rest the same way for ``Replay`` and the Stepper. An edit is read
+as a Python literal (``ast.literal_eval``), else as JSON; a key whose text is neither is named
+in the error, and nothing runs.
 """
 
 from __future__ import annotations
@@ -19,9 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import ipywidgets as widgets
 
-from pocketflow import BaseNode
 from pocketflow.checkpoints import Checkpoint
-from pocketflow.graph import Overlay
 
 from .state import short_repr
 
@@ -75,10 +74,11 @@ def parse_edits(texts: Mapping[Any, str]) -> dict[Any, Any]:
     return values
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    detail = text[0] if text else type(error).__name__
-    return short_repr(detail, 80).strip("'\"") if len(detail) > 80 else detail
+def _first_line(error: BaseException, limit: int = 80) -> str:
+    """The first line of ``error``'s message, cut to ``limit`` characters."""
+    lines = str(error).strip().splitlines()
+    detail = lines[0] if lines else type(error).__name__
+    return detail if len(detail) <= limit else detail[: limit - 1] + "…"
 
 
 def describe_source(checkpoint: Checkpoint) -> str:
@@ -104,28 +104,26 @@ class ForkControls(widgets.VBox):
     """A fork button, an editor for ``shared``'s top-level keys, the errors, and the forks.
 
     ``take`` gives the checkpoint to fork (it may raise ``ValueError``, which is shown);
-    ``shared_now`` gives ``shared`` as it is there, to fill the editor; ``history`` the run up
-    to a checkpoint, laid over the graph, for the fork's graph to show the path that led there.
-    :meth:`offer` says whether forking is possible now and where the fork would start. Each
-    fork opens a Stepper (:attr:`forks`) shown below.
+    ``shared_now`` gives ``shared`` as it is there, to fill the editor; ``open_fork`` makes the
+    Stepper of a fork, given the fork and a copy of its ``shared``. :meth:`offer` says whether
+    forking is possible now and where the fork would start. The forks' Steppers
+    (:attr:`forks`) show below.
     """
 
     children: tuple[Any, ...]
 
     def __init__(
         self,
-        flow: BaseNode,
         take: Callable[[], Checkpoint],
         shared_now: Callable[[], Mapping[Any, Any] | None],
-        history: Callable[[Checkpoint], Overlay],
+        open_fork: Callable[[Checkpoint, dict[Any, Any]], Stepper],
         *,
         label: str,
         view: str,
     ) -> None:
-        self.flow = flow
         self._take = take
         self._shared_now = shared_now
-        self._history = history
+        self._open_fork = open_fork
         self._view = view
         self.fork_button = widgets.Button(
             description=label, icon="code-branch", layout=widgets.Layout(width="auto")
@@ -212,8 +210,6 @@ class ForkControls(widgets.VBox):
         """Take the checkpoint, apply the edits, and open a Stepper on the fork; ``None`` (with
         the reason shown) when that cannot be done: nothing runs then.
         """
-        from .stepper import Stepper  # the Stepper forks too: it holds these controls
-
         self.error_box.value = ""
         try:
             edits = parse_edits(self.edits)
@@ -223,8 +219,8 @@ class ForkControls(widgets.VBox):
             fork = checkpoint.fork(
                 shared, view=self._view, edited=[short_repr(key, 40) for key in edits]
             )
-            fork.new_shared()  # a value kept only as a placeholder must be edited first
-            stepper = Stepper(self.flow, None, checkpoint=fork, history=self._history(fork))
+            # A value kept only as a placeholder is refused here: it must be edited first.
+            stepper = self._open_fork(fork, fork.new_shared())
         except ValueError as exc:
             self.error_box.value = (
                 f"<div class='pf-error'><b>Cannot fork:</b> {html.escape(str(exc))}</div>"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import bisect
 import html
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ipywidgets as widgets
 
@@ -18,9 +18,7 @@ from pocketflow.trace import Trace
 
 from .fork import ForkControls
 from .state import short_repr
-
-if TYPE_CHECKING:
-    from .stepper import Stepper
+from .stepper import Stepper
 from .view import GraphView
 
 __all__ = ["Replay"]
@@ -74,11 +72,15 @@ class Replay(widgets.VBox):
         ]
         if flow is not None and trace.has_snapshots and self._boundaries:
             self.fork_controls = ForkControls(
-                flow,
                 self._checkpoint,
                 lambda: self.trace.shared_at(self.boundary or 0),
-                # The fork's first event is the boundary's start again, or what follows a post.
-                lambda fork: self.trace.overlay(upto=fork.step if fork.after else fork.step - 1),
+                lambda fork, shared: Stepper(
+                    flow,
+                    shared,
+                    checkpoint=fork,
+                    # The fork's first event is the boundary's start again, or what follows a post.
+                    history=self.trace.overlay(upto=fork.step if fork.after else fork.step - 1),
+                ),
                 label="Continue from here",
                 view="Replay",
             )

@@ -3,8 +3,8 @@
 The run is a :class:`pocketflow.stepping.Session`: the events, the breakpoints, how the run
 ended, and the advancing itself (an event, the next node, on to a breakpoint; sync or async).
 The Stepper adds what a notebook needs around it: the buttons and the breakpoint list, the graph
-(a :class:`~pocketflow_widgets.live.RunGraph`, as the live view draws it), what each step changed
-in ``shared``, what the run prints, and a copy of ``shared`` to start over from.
+(a :class:`~pocketflow_widgets.run_graph.RunGraph`, as the live view draws it), what each step
+changed in ``shared``, what the run prints, and a copy of ``shared`` to start over from.
 
 Stepping never blocks the kernel. A sync flow advances within the click. An async flow's click
 schedules the advance as a task on the running event loop (the kernel's, in Jupyter) and returns
@@ -40,7 +40,7 @@ from pocketflow.stepping import Session
 
 from .asking import Question, asking_in
 from .fork import ForkControls, describe_source
-from .live import RunGraph, ShowsRunGraph, put_view
+from .run_graph import RunGraph, ShowsRunGraph, put_view
 from .state import SharedDiff, SharedWatch, copy_shared, short_repr
 from .tracebacks import user_traceback
 
@@ -132,10 +132,14 @@ class Stepper(ShowsRunGraph, widgets.VBox):
         )
         #: Fork the run where it halted: the button, the editor of ``shared``, the forks.
         self.fork_controls = ForkControls(
-            flow,
             self.session.take_checkpoint,
             lambda: self.shared,
-            lambda fork: self.run_graph.until(fork.step, including=fork.after),
+            lambda fork, shared: Stepper(
+                flow,
+                shared,
+                checkpoint=fork,
+                history=self.run_graph.until(fork.step, including=fork.after),
+            ),
             label="Fork",
             view="Stepper",
         )
