@@ -3,9 +3,10 @@
 The kernel takes a click's message only between cells: while a cell executes, even a cell that
 only awaits, the widget messages wait (measured: a click sent during a 4 s ``await`` was handled
 when the cell ended). A run that asks therefore runs as a task that its cell starts and returns
-from: :func:`start` does that and gives a :class:`BackgroundRun`, and the async Stepper steps a
-run that way already. ``ask`` awaited by a cell itself would wait forever: it raises instead,
-saying to use :func:`start`.
+from: :func:`~pocketflow_widgets.background.start` does that (see
+:mod:`pocketflow_widgets.background`), and the async Stepper steps a run that way already. A run
+held by its cell (awaited, or run to its end from sync code) would wait forever: ``ask`` raises
+instead, saying to use ``start``.
 
 :func:`answers` gives answers in advance, for a run that must not wait: a run resumed from a
 checkpoint after a kernel restart, a test, a script::
@@ -80,7 +81,7 @@ async def ask(question: str, choices: Sequence[str] | None = None) -> str:
     """Ask a person ``question`` and wait for the answer, without blocking the kernel.
 
     With ``choices`` the answer is one of them (a button each), else free text (a text box and
-    **Submit**). The question shows under the view of the run (a :func:`start`-ed run, or an
+    **Submit**). The question shows under the view of the run (a run given to ``start``, or an
     async Stepper). An answer given in advance with :func:`answers` is returned at once.
 
     Raises ``RuntimeError`` when no person can answer: the run is held by the cell that runs
