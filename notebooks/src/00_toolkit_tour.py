@@ -79,14 +79,17 @@ stepper
 # %% [markdown]
 # ## `record`, `show` and `Replay`: a run to keep
 #
-# `record` runs a flow and returns its trace, which saves to JSON lines and loads back. `show`
-# lays a trace over the graph; `Replay` browses it step by step with a slider.
+# `record` runs a flow and returns its trace, which saves to JSON lines and loads back. A
+# trace is a list of steps; the `"start"` steps, in order, are the path the run took, loops
+# included (`trace.visited` lists each node once, in the order it first ran). `show` lays a
+# trace over the graph; `Replay` browses it step by step with a slider.
 
 # %%
 trace = record(research, {"notes": []}, snapshots=True)
 trace.save("research_trace.jsonl")
 loaded = Trace.load("research_trace.jsonl")
-print(len(loaded), "steps; path:", " -> ".join(loaded.visited))
+path = [step.name for step in loaded if step.kind == "start"]  # every node entered, in order
+print(len(loaded), "steps; path:", " -> ".join(path))
 show(research, loaded)
 
 # %%

@@ -56,9 +56,10 @@ shared["summaries"]
 # %% [markdown]
 # ## A flow hands its params down
 #
-# A flow has params too. Before each node runs, the flow gives it a copy of the flow's own
-# params, so every node in the flow works on the same item. Here a second node counts the
-# words of the same file, and a `Report` node prints what it was given:
+# A flow has params too. When a run of the flow starts, the flow copies its own params into
+# one new dict, and before each node runs, it hands that same dict to the node. So every node
+# of the run works on the same item. Here a second node counts the words of the same file,
+# and a `Report` node prints what it was given:
 
 
 # %%
@@ -133,16 +134,36 @@ summarize.params
 
 # %% [markdown]
 # So a setting that belongs to the node itself, and should hold in every run, is not a
-# param. It is configuration, and it goes to the constructor, as in Chapter 1:
-# `Summarize(max_words=12)`. Keep params for what identifies the item, and treat them as
-# read-only inside the node.
+# param. It is configuration, and it goes to the constructor, as Chapter 1's
+# `Summarize(call_llm, max_words=6)` received its model and its word limit. Keep params for
+# what identifies the item.
+#
+# And treat them as read-only inside the node. The dict a node receives is not its own: it is
+# the one dict of this run of the flow, and the nodes after it receive the very same object.
+# A node that writes to `self.params` changes what every later node of the run sees (the
+# flow's own params, which were copied when the run started, are left alone):
+
+
+# %%
+class Stamp(Node):
+    def prep(self, shared):
+        self.params["stamped_by"] = self.name  # a write that the next node will see
+
+
+stamp = Stamp()
+stamp >> Report()
+stamped = Flow(start=stamp)
+stamped.set_params({"filename": "bees.txt"})
+stamped.run({})
+print("the flow's own params:", stamped.params)
 
 # %% [markdown]
 # ## Summary
 #
 # * `self.params` says which item a node works on. `shared` holds the items and the results.
 # * Running a node alone, you set its params with `set_params`. Inside a flow, the flow sets
-#   them: every node gets a copy of the flow's params, which replaces its own.
+#   them: each run copies the flow's params once, and hands that one dict to every node it
+#   runs, in place of the node's own.
 # * Settings that must survive that replacement are configuration: constructor arguments.
 
 # %% [markdown] tags=["exercise"]

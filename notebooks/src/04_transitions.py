@@ -137,7 +137,12 @@ desk.run({"text": "Our honey is guaranteed to cure everything."})
 # it without a word.
 #
 # When stopping on an action is what you mean, say so by wiring it to `None`. That declares
-# the end, and the flow stops there silently:
+# the end: in this library, the flow then stops there silently.
+#
+# > **Beyond the original PocketFlow:** declared ends. The original accepts
+# > `review - "reject" >> None` but treats the `None` like a missing successor: the flow
+# > still warns `Flow ends: 'reject' not found in [...]`, the declared end included in the
+# > list. Code written for the original therefore runs here as there, one warning fewer.
 
 # %%
 review - "reject" >> None

@@ -1,9 +1,11 @@
 # %% [markdown]
 # # Chapter 5 · Flows inside flows
 #
-# A flow has the same three phases as a node. Its `prep` and `post` work like any node's, and
-# its `exec` *is* the walk through its graph. So a flow **is** a node, and you can put it
-# anywhere a node can go, including inside another flow. That is how a large workflow stays
+# A flow is run like a node: `prep`, then the work, then `post`, whose result is what the run
+# returns. Its `prep` and `post` work like any node's. The work in the middle is the walk
+# through its graph, which takes the place of `exec`: a flow's `exec` is never called. So a
+# flow **is** a node, and you can put it anywhere a node can go, including inside another
+# flow. That is how a large workflow stays
 # readable: each part is a small flow with a name, and the top level shows how the parts
 # connect.
 

@@ -117,8 +117,15 @@ print(shared["recipes"])
 print(shared["suggestion"])
 
 # %% [markdown]
-# A plain `Flow` cannot run an async node, because it has no loop to await on. It says so,
-# and what to use instead, here as soon as it is given an async node to start with:
+# A plain `Flow` cannot run an async node. It runs each node by calling it, as plain code,
+# and plain code cannot await: the phases of an async node are coroutines, and only an
+# `AsyncFlow` (or your own `await`) runs them. An `AsyncNode` therefore refuses to be run the
+# plain way, with `RuntimeError("Use run_async.")`. This library adds which node and which
+# flow, and what to use instead, and says so as soon as an async node is wired as a plain
+# flow's start:
+#
+# > **Beyond the original PocketFlow:** the original accepts `Flow(start=FetchRecipes())`
+# > and fails only when the flow is run, with the bare message `Use run_async.`
 
 # %%
 try:
@@ -427,12 +434,13 @@ for ingredient in shared["ingredients"]:
 # ## When something fails
 #
 # If one item of a parallel batch raises, the batch has failed, and there is no point
-# letting the rest finish. The other items are **cancelled**, and `run_async` waits until
-# they have stopped before the exception reaches you. No stray task is left running in the
-# background. To see it, this version notes how each fetch ended:
+# letting the rest finish. In this library, the other items are **cancelled**, and
+# `run_async` waits until they have stopped before the exception reaches you. No stray task
+# is left running in the background. To see it, this version notes how each fetch ended:
 #
-# > **Unlike the original PocketFlow:** there, the exception reaches the caller while the
-# > other items go on running in the background.
+# > **Beyond the original PocketFlow:** in the original, the exception reaches you while the
+# > other items go on running in the background: they finish later, and may still write to
+# > `shared` after you have seen the failure.
 
 # %%
 outcomes = {}
@@ -462,8 +470,8 @@ except LookupError as exc:
 print(dict(sorted(outcomes.items())))
 
 # %% [markdown]
-# Cancelling from the outside works the same way. Here a timeout gives up on a whole flow
-# after 0.03 seconds, while every fetch still needs 0.1:
+# Cancelling from the outside works the same way. Here a timeout gives up on the batch node's
+# run after 0.03 seconds, while every fetch still needs 0.1, and all six are cancelled:
 
 # %%
 outcomes.clear()
@@ -523,8 +531,8 @@ suggest_for("lentils")
 # * `Timeline(await arecord(flow, shared))`, or `arun_live(flow, shared, timeline=True)`,
 #   shows what ran when: items side by side, queued items waiting for a slot, and a parallel
 #   batch that a blocking call inside `exec_async` has turned into a sequential one.
-# * A failure cancels the other items, and cancelling the run cancels them all. Nothing keeps
-#   running behind your back.
+# * Here, a failure cancels the other items, and cancelling the run cancels them all. Nothing
+#   keeps running behind your back (in the original, the other items run on).
 # * In Jupyter, use top-level `await`. From sync code, use `pocketflow_widgets.run`.
 
 # %% [markdown] tags=["exercise"]
