@@ -6,6 +6,11 @@
 # out in time. This page
 # shows each tool once, on one small flow. The chapters that follow explain the ideas behind
 # them; come back here when you want the tool itself.
+#
+# > **Beyond the original PocketFlow:** everything on this page is an addition of this
+# > library: the toolkit, and the `name=` keyword, the events and the traces of the core that
+# > it is built on. The flows themselves (`Node`, `Flow`, `>>`, actions) are the original's,
+# > and each chapter marks an addition where it first uses one.
 
 # %%
 import asyncio

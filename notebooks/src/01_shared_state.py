@@ -78,13 +78,18 @@ shared = {"filename": "bees.txt"}
 flow.run(shared)
 shared
 
-# %% [markdown]
+# %% [markdown] tags=["claim:shared-is-not-copied"]
 # The flow did not return the summary, and it did not need to. It wrote into the very
 # dictionary we passed in, which is not copied at any point. After the run, `shared` *is* the
 # result: the input we gave, plus everything the steps added.
 
-# %% [markdown]
+# %% [markdown] tags=["claim:no-observe-or-steps", "claim:no-name-keyword"]
 # ## Watching it fill up
+#
+# > **Beyond the original PocketFlow:** `observe`, the events it delivers, and node names
+# > (`node.name`, the class name unless you pass `name=`) are additions of this library. The
+# > original reports nothing while a flow runs, and its nodes have no name: `name=` is a
+# > `TypeError` there.
 #
 # `pocketflow.observe` lets you listen to a run without changing its code. Each callback
 # receives an event for every phase of every node. Later chapters use this for live views and

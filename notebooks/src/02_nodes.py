@@ -98,13 +98,13 @@ shared = {"note": NOTE}
 Summarize(flaky(2), max_retries=3, wait=0.1).run(shared)
 shared["summary"]
 
-# %% [markdown]
+# %% [markdown] tags=["claim:only-exec-is-retried"]
 # Two tries failed, the third succeeded, and `prep` and `post` each ran once. Retrying
 # repeats the work, not the bookkeeping. With the default `max_retries=1` there is a single
 # try and the first exception propagates. `wait` sleeps the whole thread: that is fine in a
 # script, but in async code (Chapter 7) the waiting is done without blocking.
 
-# %% [markdown]
+# %% [markdown] tags=["claim:fallback-result-goes-to-post"]
 # ## When every try fails: `exec_fallback`
 #
 # After the last failed try, the node calls `exec_fallback(prep_res, exc)`. By default it
@@ -123,8 +123,13 @@ shared = {"note": NOTE}
 SummarizeOrApologize(flaky(5), max_retries=3).run(shared)
 shared["summary"]
 
-# %% [markdown]
+# %% [markdown] tags=["claim:no-observe-or-steps", "claim:no-name-keyword"]
 # ## One node, phase by phase
+#
+# > **Beyond the original PocketFlow:** `node.steps(shared)` (and `asteps` for async nodes
+# > and flows), the events it yields, and the `Stepper` further down are additions of this
+# > library, as is the `name=` keyword that names a flow in its drawing. The original runs a
+# > node or a flow only whole, with `run`, and its nodes have no names.
 #
 # `run` goes through the phases in one go. `node.steps(shared)` goes through the same phases
 # but stops after each one and hands you an **event** describing it: which node, which kind of

@@ -53,7 +53,7 @@ shared["summaries"]
 # once), they would overwrite each other's "current" file. Params belong to one run of one
 # node, so they cannot collide.
 
-# %% [markdown]
+# %% [markdown] tags=["claim:one-params-dict-per-run"]
 # ## A flow hands its params down
 #
 # A flow has params too. When a run of the flow starts, the flow copies its own params into
@@ -91,7 +91,7 @@ flow.run(shared)
 print(shared["summaries"])
 print(shared["word_counts"])
 
-# %% [markdown]
+# %% [markdown] tags=["claim:flow-replaces-node-params"]
 # ## Inside a flow, a node's own params are replaced
 #
 # A flow does not merge its params into the node's. It **replaces** them. Whatever you set on
@@ -104,10 +104,14 @@ flow = Flow(start=report)
 flow.set_params({"filename": "moon.txt"})
 flow.run({})
 
-# %% [markdown]
+# %% [markdown] tags=["claim:no-error-note"]
 # `"style"` is gone and `"filename"` is the flow's. With a flow that has no params, the node
-# gets an empty dict, which is why this run fails in `prep`. On Python 3.11 and later, the
-# error carries a note that says which phase of which node raised it:
+# gets an empty dict, which is why this run fails in `prep`. The error carries a note that
+# says which phase of which node raised it.
+#
+# > **Beyond the original PocketFlow:** the note is an addition of this library. The original
+# > lets the same `KeyError` through with nothing attached, so the traceback alone has to say
+# > which node of the graph failed.
 
 # %%
 summarize = Summarize()
@@ -116,10 +120,10 @@ try:
     Flow(start=summarize).run({"files": FILES, "summaries": {}})
 except KeyError as exc:
     print(f"KeyError: {exc}")
-    for note in getattr(exc, "__notes__", []):  # notes exist from Python 3.11
+    for note in exc.__notes__:
         print(note)
 
-# %% [markdown]
+# %% [markdown] tags=["claim:flow-replaces-node-params"]
 # This is deliberate. A flow is a template that may run many times with different params:
 # Chapter 6's `BatchFlow` runs the same nodes once per file. Each of those runs must see
 # exactly its own params, with nothing left over from the previous run or from something set
@@ -132,7 +136,7 @@ except KeyError as exc:
 # %%
 summarize.params
 
-# %% [markdown]
+# %% [markdown] tags=["claim:one-params-dict-per-run"]
 # So a setting that belongs to the node itself, and should hold in every run, is not a
 # param. It is configuration, and it goes to the constructor, as Chapter 1's
 # `Summarize(call_llm, max_words=6)` received its model and its word limit. Keep params for

@@ -74,15 +74,17 @@ class Publish(Node):
         return "done"
 
 
-# %% [markdown]
+# %% [markdown] tags=["claim:rshift-returns-right-node", "claim:none-action-means-default"]
 # ## `>>` and `- "action" >>`
 #
 # `a >> b` wires `b` as the successor of `a` for the action `"default"`. A `post` that
 # returns `None` (as `Draft`'s does) means `"default"` too. `a - "name" >> b` wires `b` for
 # the action `"name"`. One node can have as many named successors as it has outcomes, and an
-# edge may point back to an earlier node, which makes a loop. (The `name=` keyword, accepted
-# by every node and flow, sets the name used in drawings, events and error messages. It
-# defaults to the class name.)
+# edge may point back to an earlier node, which makes a loop.
+#
+# Both operators return their right-hand node. That is what makes a chain work: in
+# `a >> b >> c`, `a >> b` wires the first edge and evaluates to `b`, and `b >> c` wires the
+# second. (`name="desk"` below is this library's naming keyword, met in Chapter 1.)
 
 # %%
 draft, review, revise, publish = Draft(), Review(), Revise(), Publish()
@@ -114,12 +116,12 @@ with observe(print_transition):
 print(f"{shared['revisions']} revisions, flow returned {result!r}")
 print(shared["published"])
 
-# %% [markdown]
+# %% [markdown] tags=["claim:flow-returns-last-action"]
 # The draft went round the loop until it was short enough. The flow returned `"done"`: **a
 # flow returns the action of the last node it ran.** That detail matters in Chapter 5, when a
 # flow becomes a step inside a bigger flow.
 
-# %% [markdown]
+# %% [markdown] tags=["claim:flow-ends-warning"]
 # ## An action with nowhere to go
 #
 # `Review` can also return `"reject"`, and nothing is wired for it. When that happens the
@@ -130,7 +132,7 @@ print(shared["published"])
 # %%
 desk.run({"text": "Our honey is guaranteed to cure everything."})
 
-# %% [markdown]
+# %% [markdown] tags=["claim:flow-ends-warning", "claim:declared-end-warns"]
 # The flow returned `"reject"`, and the warning names the action that was not found and the
 # ones that exist. `Publish`, on the
 # other hand, has no successors at all. It is plainly the last step, so the flow ends after
@@ -154,12 +156,29 @@ desk
 # The declared end shows up in the drawing too, so the graph documents every way out of
 # `Review`.
 
-# %% [markdown]
+# %% [markdown] tags=["claim:overwriting-successor-warns", "claim:node-run-warns-about-successors"]
+# ## Two more warnings
+#
+# Wiring an action that already has a successor replaces the old edge, and PocketFlow warns,
+# since that is rarely meant in a finished graph. And running a node that has successors
+# with `node.run(shared)` runs that one node only: following edges is a flow's job, so the
+# node warns that its successors will not run.
+
+# %%
+review - "revise" >> Revise()  # replaces the edge to `revise`, and says so
+review - "revise" >> revise  # the old edge back, with a second warning
+draft.run({})  # only Draft runs: Review, its successor, does not
+
+# %% [markdown] tags=["claim:no-max-steps"]
 # ## A loop that never ends
 #
 # A loop must eventually take its exit. `Revise` drops sentences, but a draft of one long
 # sentence cannot get any shorter, so `Review` keeps saying `"revise"` forever. Set
-# `max_steps` on a flow to turn that hang into an error that names the node it stopped at:
+# `max_steps` on a flow to turn that hang into an error that names the node it stopped at.
+#
+# > **Beyond the original PocketFlow:** `max_steps` is an addition of this library. The
+# > original `Flow` takes no such argument (a `TypeError`), and a loop without an exit runs
+# > there until you interrupt it.
 
 # %%
 one_long_sentence = "Bees " + "really " * 40 + "like flowers."
@@ -170,10 +189,9 @@ except RuntimeError as exc:
     print(f"{type(exc).__name__}: {exc}")
 
 # %% [markdown]
-# `max_steps` is an addition of this library: the original PocketFlow has no loop guard. It
-# counts every node that one run of the flow starts, the nodes of its sub-flows included, so a
-# loop hidden inside a sub-flow is stopped by the outer flow's limit too. Without it (the
-# default), a flow runs as long as its actions lead somewhere.
+# `max_steps` counts every node that one run of the flow starts, the nodes of its sub-flows
+# included, so a loop hidden inside a sub-flow is stopped by the outer flow's limit too.
+# Without it (the default), a flow runs as long as its actions lead somewhere.
 
 # %% [markdown]
 # ## Summary

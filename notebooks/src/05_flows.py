@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] tags=["claim:flow-exec-never-called"]
 # # Chapter 5 · Flows inside flows
 #
 # A flow is run like a node: `prep`, then the work, then `post`, whose result is what the run
@@ -101,7 +101,7 @@ blog
 # The drawing shows `writing` as a box inside `blog`, its own nodes inside the box, and the
 # two edges out of the box labelled with the actions the sub-flow can end on.
 
-# %% [markdown]
+# %% [markdown] tags=["claim:subflow-result-picks-edge"]
 # ## The sub-flow's result picks the outer edge
 #
 # Recall from Chapter 4 that a flow returns the action of the last node it ran. For
@@ -164,6 +164,27 @@ desk = WritingDesk(start=outline, name="desk")
 shared = {"topic": "quantum knitting", "sources": []}
 print("result:", desk.run(shared))
 print("drafts written:", shared["drafts_written"])
+
+# %% [markdown] tags=["claim:nested-flow-params-replaced"]
+# ## A sub-flow's params come from its parent
+#
+# Chapter 3 showed that a flow replaces the params of each node it runs. A sub-flow is one of
+# those nodes, so its own params are replaced by its parent's too, and those are what it
+# hands down to its nodes. Params set on a sub-flow count only when it runs on its own:
+
+
+# %%
+class ShowParams(Node):
+    def prep(self, shared):
+        print(f"{self.name} sees {self.params}")
+
+
+inner = Flow(start=ShowParams(), name="inner")
+inner.set_params({"style": "short"})
+outer = Flow(start=inner, name="outer")
+outer.set_params({"topic": "bees"})
+outer.run({})
+inner.run({})
 
 # %% [markdown]
 # ## Stepping into a sub-flow

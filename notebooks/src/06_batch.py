@@ -19,7 +19,7 @@ FILES = {
     "soup.txt": "A good stock takes hours. Bones and vegetables simmer slowly.",
 }
 
-# %% [markdown]
+# %% [markdown] tags=["claim:batch-node-exec-per-item"]
 # ## `BatchNode`: one step, many items
 #
 # A `BatchNode`'s `prep` returns a list of items (any iterable; `None` means none). `exec` is
@@ -49,7 +49,8 @@ shared["summaries"]
 # %% [markdown]
 # `exec` still sees only its item, never `shared`. That is what allows Chapter 7 to run the
 # items at the same time without changing this code. While a batch runs, it reports an
-# `"item"` event as each item finishes, which is what a progress bar needs:
+# `"item"` event as each item finishes, which is what a progress bar needs (events, like
+# `observe`, are this library's addition; see Chapter 1):
 
 
 # %%
@@ -108,14 +109,20 @@ each_file
 
 # %%
 shared = {"files": FILES, "summaries": {}, "word_counts": {}}
-each_file.run(shared)
+print("each_file.run returned", each_file.run(shared))
 shared["word_counts"]
 
-# %% [markdown]
+# %% [markdown] tags=["claim:batch-flow-post-gets-none"]
+# The results are in `shared`, where the nodes filed them. The batch flow itself returned
+# `None`: its `post` receives the list of param dicts as `prep_res` and `None` as `exec_res`
+# (the last actions of the runs are not collected), and by default returns that `None`. So a
+# batch flow inside a bigger flow leaves by its `"default"` edge, unless you override `post`
+# to return an action.
+#
 # Which to use? If one step is repeated, and the results are gathered in one `post`, use a
 # `BatchNode`. If each item goes through a pipeline of its own, use a `BatchFlow`.
 
-# %% [markdown]
+# %% [markdown] tags=["claim:batch-flow-params-merged"]
 # ## Batches of batches
 #
 # A `BatchFlow` is a flow, and a flow can contain flows, so batches nest. Say the files are
@@ -162,6 +169,9 @@ each_folder
 
 # %% [markdown]
 # ## Watching a batch run
+#
+# > **Beyond the original PocketFlow:** `run_live`, like all of `pocketflow_widgets`, belongs
+# > to this library's notebook toolkit. It runs the same flows; the original draws nothing.
 #
 # `run_live` from `pocketflow_widgets` shows the flow's graph in the cell and runs the flow,
 # updating the picture as events arrive: the node running now, how often each node and each

@@ -96,7 +96,7 @@ class SuggestRecipe(Node):
         shared["suggestion"] = exec_res
 
 
-# %% [markdown]
+# %% [markdown] tags=["claim:async-flow-runs-sync-nodes"]
 # `SuggestRecipe` is a plain `Node`. An `AsyncFlow` awaits its async nodes and simply calls
 # the plain ones, so the two mix freely. Keep plain nodes for quick work, though: while one
 # runs, it holds the loop like any plain function.
@@ -116,7 +116,7 @@ await recipe_flow.run_async(shared)
 print(shared["recipes"])
 print(shared["suggestion"])
 
-# %% [markdown]
+# %% [markdown] tags=["claim:async-start-node-fails-when-run"]
 # A plain `Flow` cannot run an async node. It runs each node by calling it, as plain code,
 # and plain code cannot await: the phases of an async node are coroutines, and only an
 # `AsyncFlow` (or your own `await`) runs them. An `AsyncNode` therefore refuses to be run the
@@ -133,7 +133,7 @@ try:
 except RuntimeError as exc:
     print(exc)
 
-# %% [markdown]
+# %% [markdown] tags=["claim:parallel-results-in-order"]
 # ## Many waits at once: `AsyncBatchNode` and `AsyncParallelBatchNode`
 #
 # Fetching recipes for six ingredients one after another takes six waits. Since the waits do
@@ -246,7 +246,7 @@ timeline = Timeline(trace)
 for batch in ["in turn", "at once"]:
     print(f"{batch}: at most {most_at_once(timeline, batch)} running at a time")
 
-# %% [markdown]
+# %% [markdown] tags=["claim:no-max-concurrency"]
 # ## Limiting concurrency: `max_concurrency`
 #
 # > **Beyond the original PocketFlow:** `max_concurrency` is an addition of this library. In
@@ -430,7 +430,7 @@ await arun_live(AsyncFlow(start=in_turn_flow, name="two batch flows"), shared, t
 for ingredient in shared["ingredients"]:
     print(f"{ingredient:>7}: {shared['suggestions'][ingredient]}")
 
-# %% [markdown]
+# %% [markdown] tags=["claim:parallel-items-run-on-after-failure"]
 # ## When something fails
 #
 # If one item of a parallel batch raises, the batch has failed, and there is no point

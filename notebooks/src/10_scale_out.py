@@ -1,8 +1,9 @@
-# %% [markdown]
+# %% [markdown] tags=["claim:no-executor"]
 # # Chapter 10 · Scaling out: batch items on threads, processes and a cluster
 #
-# > **Beyond the original PocketFlow.** `executor=` is this library's addition: the original
-# > runs every batch item in your process, one after another (or, async, on one event loop).
+# > **Beyond the original PocketFlow:** `executor=` is an addition of this library. The
+# > original takes no such argument (a `TypeError`) and runs every batch item in your process,
+# > one after another (or, async, on one event loop).
 #
 # Chapter 6 said that `exec` never touches `shared`, and that this matters later. Here is
 # later. An item's `exec` needs nothing but its item, so it can run anywhere: on another

@@ -74,6 +74,18 @@ def test_read_gives_the_kernelspec_and_stable_ids(tmp_path: Path) -> None:
     nbformat.validate(notebook)
 
 
+def test_sanitize_names_a_cell_file_the_same_on_every_machine() -> None:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells.append(nbformat.v4.new_code_cell("warn()"))
+    warning = "{}:1: UserWarning: Flow ends: 'x' not found in ['y']\n  warn()\n"
+    notebook.cells[0].outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text=warning.format(path))
+        for path in ("/tmp/ipykernel_7879/4031828522.py", "/var/tmp/ipykernel_12/3.py")
+    ]
+    build.sanitize(notebook)
+    assert [o.text for o in notebook.cells[0].outputs] == [warning.format("<cell>")] * 2
+
+
 @pytest.fixture(autouse=True)
 def _stand_in_llm(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("POCKETFLOW_LLM", raising=False)

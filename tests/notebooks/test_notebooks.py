@@ -9,6 +9,7 @@ its command line, which the project's own test run does not do.
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -162,3 +163,55 @@ def test_chapter_runs_and_reproduces_its_outputs(
 ) -> None:
     failed = nbval_failures[source.stem]
     assert not failed, f"nbval: {source.stem}.ipynb does not reproduce:\n" + "\n\n".join(failed)
+
+
+#: How a chapter marks what the original PocketFlow does not have, or does differently.
+CALLOUT = "> **Beyond the original PocketFlow:**"
+
+#: This library's additions: a pattern that finds a use in a code cell, and the words that a
+#: callout about it contains.
+ADDITIONS = {
+    "name=": (r"\bname=", "`name=`"),
+    "observe": (r"\bobserve\(", "`observe`"),
+    "steps": (r"\.a?steps\(", ".steps("),
+    "Stepper": (r"\bStepper\(", "`Stepper`"),
+    "declared end": (r">>\s*None\b", "declared end"),
+    "max_steps": (r"\bmax_steps=", "`max_steps`"),
+    "max_concurrency": (r"\bmax_concurrency=", "`max_concurrency`"),
+    "run_live": (r"\ba?run_live\(", "run_live`"),
+    "traces": (r"\ba?record\(", "record`"),
+    "Timeline": (r"\bTimeline\(", "`Timeline`"),
+    "executor": (r"\bexecutor=", "`executor=`"),
+}
+
+
+@pytest.mark.parametrize("addition", ADDITIONS)
+def test_an_addition_is_marked_where_the_lessons_first_use_it(addition: str) -> None:
+    """The first lesson cell that uses an addition has a callout about it before it."""
+    use, words = ADDITIONS[addition]
+    for source in LESSONS:
+        cells = build.read(source).cells
+        first = next(
+            (i for i, c in enumerate(cells) if c.cell_type == "code" and re.search(use, c.source)),
+            None,
+        )
+        if first is None:
+            continue
+        callouts = [
+            c.source for c in cells[:first] if c.cell_type == "markdown" and CALLOUT in c.source
+        ]
+        assert any(words in text for text in callouts), (
+            f"{source.stem}/{cells[first].id} is the first use of {addition} in the lessons, and "
+            f"no callout before it in {source.name} names it ({words!r} in a '{CALLOUT}' quote)"
+        )
+        return
+    pytest.fail(f"no lesson uses {addition}: drop it from ADDITIONS")
+
+
+@chapters
+def test_callouts_about_the_original_have_one_form(source: Path) -> None:
+    """A quote that compares with the original opens with the callout's words, and nothing else."""
+    for cell in build.read(source).cells:
+        for line in cell.source.splitlines():
+            if line.startswith("> **") and "original" in line.lower():
+                assert line.startswith(CALLOUT), f"{source.stem}/{cell.id}: {line!r}"
