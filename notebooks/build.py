@@ -33,6 +33,9 @@ KERNELSPEC: Final = {
 }
 CELL_TIMEOUT: Final = 60
 
+#: The tag of a code cell that solves an exercise: its source is hidden until the reader asks.
+SOLUTION: Final = "solution"
+
 #: Where the kernel keeps the code of a cell, as a warning raised in that cell names it: a
 #: temporary file such as ``/tmp/ipykernel_1234/567.py`` (the kernel's process id and a hash).
 KERNEL_CELL_FILE: Final = re.compile(r"(?:[A-Za-z]:)?[^\s\"']*ipykernel_\d+[/\\]\d+\.py")
@@ -46,6 +49,8 @@ JUPYTEXT_LAYOUT: Final = frozenset({"lines_to_next_cell"})
 
 def read(source: Path) -> nbformat.NotebookNode:
     """The unexecuted notebook of ``source``: its cells with their tags, stable ids, the kernel.
+
+    A cell tagged ``solution`` also gets ``jupyter.source_hidden``, so that its code is folded.
 
     Raises ``ValueError`` for cell metadata other than tags: the notebook would lose it, and
     jupytext keeps a malformed marker such as ``# %% tags=solution`` as metadata, not an error.
@@ -66,6 +71,9 @@ def read(source: Path) -> nbformat.NotebookNode:
         cell.metadata = nbformat.NotebookNode(
             {key: value for key, value in cell.metadata.items() if key == "tags"}
         )
+        if SOLUTION in cell.metadata.get("tags", ()):
+            # JupyterLab shows the cell's output and folds its code away until clicked.
+            cell.metadata["jupyter"] = nbformat.NotebookNode({"source_hidden": True})
         notebook.cells.append(cell)
     return notebook
 

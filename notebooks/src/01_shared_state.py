@@ -202,9 +202,26 @@ print(json.dumps(shared, indent=2))
 # `Summarize`, run the flow on `{"filename": "bees.txt"}` and print `shared["stats"]`.
 #
 # Hint: `prep` can return both texts as a tuple. Only `post` writes to `shared`.
+#
+# Write your answer in the next cell, then run the check under it. Until the answer is right,
+# the check says what it expected and what it saw: below, it speaks of the empty answer. One
+# solution comes after it, its code folded away: click the `···` to unfold it.
+
+
+# %%
+class CountWords(Node):
+    pass  # your answer: prep, exec and post
+
+
+# %%
+from exercises import check
+
+check("count words", CountWords)
 
 # %% [markdown]
 # ### Solution
+#
+# One answer, folded; the check after it runs on it.
 
 
 # %% tags=["solution"]
@@ -225,3 +242,6 @@ load >> Summarize(call_llm) >> CountWords()
 shared = {"filename": "bees.txt"}
 Flow(start=load).run(shared)
 print(shared["stats"])
+
+# %%
+check("count words", CountWords)

@@ -232,9 +232,30 @@ print(stepper.shared)
 # `max_retries=3`.
 #
 # Hint: `post` cannot tell `exec` and `exec_fallback` apart, unless what they return says so.
+#
+# Write your answer in the next cell, then run the check under it. Until the answer is right,
+# the check says what it expected and what it saw: below, it speaks of the empty answer. One
+# solution comes after it, its code folded away: click the `···` to unfold it.
+
+
+# %%
+class SummarizeWithSource(Node):
+    def __init__(self, llm, **retry_options):
+        super().__init__(**retry_options)
+        self.llm = llm
+
+    # your answer: prep, exec, exec_fallback and post
+
+
+# %%
+from exercises import check
+
+check("summary with source", SummarizeWithSource)
 
 # %% [markdown]
 # ### Solution
+#
+# One answer, folded; the check after it runs on it.
 
 
 # %% tags=["solution"]
@@ -260,3 +281,6 @@ for failures in (1, 5):
     shared = {"note": NOTE}
     SummarizeWithSource(flaky(failures), max_retries=3).run(shared)
     print(f"{failures} failures -> {shared['source']}: {shared['summary']}")
+
+# %%
+check("summary with source", SummarizeWithSource)

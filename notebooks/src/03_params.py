@@ -178,9 +178,24 @@ print("the flow's own params:", stamped.params)
 # count and summary.
 #
 # (You have just written by hand the loop that Chapter 6's `BatchFlow` runs for you.)
+#
+# Write your answer in the next cell, then run the check under it. Until the answer is right,
+# the check says what it expected and what it saw: below, it speaks of the empty answer. One
+# solution comes after it, its code folded away: click the `···` to unfold it.
+
+# %%
+shared = {"files": FILES, "summaries": {}, "word_counts": {}}
+# your answer: run the Summarize >> CountWords flow once per file, on this shared
+
+# %%
+from exercises import check
+
+check("every file", shared)
 
 # %% [markdown]
 # ### Solution
+#
+# One answer, folded; the check after it runs on it.
 
 # %% tags=["solution"]
 summarize = Summarize()
@@ -195,3 +210,6 @@ for filename in FILES:
 for filename in FILES:
     count, summary = shared["word_counts"][filename], shared["summaries"][filename]
     print(f"{filename:<10} {count:>2} words  {summary}")
+
+# %%
+check("every file", shared)

@@ -210,9 +210,28 @@ except RuntimeError as exc:
 # `"give_up"` once `shared["revisions"]` reaches 3. Wire `"give_up"` to a new node
 # `Escalate` that stores the draft in `shared["needs_human"]`. Run the one-long-sentence draft
 # through it: the flow should now end without hitting any limit. Draw the new flow.
+#
+# Write your answer in the next cell, then run the check under it. Until the answer is right,
+# the check says what it expected and what it saw: below, it speaks of the empty answer. One
+# solution comes after it, its code folded away: click the `···` to unfold it.
+
+
+# %%
+class PatientReview(Review):
+    pass  # your answer
+
+
+patient_desk = Flow(start=draft, max_steps=25, name="patient desk")  # your answer: rewire it
+
+# %%
+from exercises import check
+
+check("patient desk", patient_desk)
 
 # %% [markdown]
 # ### Solution
+#
+# One answer, folded; the check after it runs on it.
 
 
 # %% tags=["solution"]
@@ -242,3 +261,6 @@ shared = {"text": one_long_sentence}
 patient_desk.run(shared)
 print(f"escalated after {shared['revisions']} revisions: {'needs_human' in shared}")
 patient_desk
+
+# %%
+check("patient desk", patient_desk)

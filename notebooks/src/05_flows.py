@@ -224,9 +224,28 @@ print("outline so far:", stepper.shared["outline"])
 # by a node `Notify` that prints `published: <first line of the post>` or `archived: <first
 # line of the post>`. Run it for `"honeybee dance"`, printing the path of every node that
 # starts. What is the path of `Check` now? Draw `daily`.
+#
+# Write your answer in the next cell, then run the check under it. Until the answer is right,
+# the check says what it expected and what it saw: below, it speaks of the empty answer. One
+# solution comes after it, its code folded away: click the `···` to unfold it.
+
+
+# %%
+class Notify(Node):
+    pass  # your answer
+
+
+daily = Flow(start=blog, name="daily")  # your answer: with Notify after blog
+
+# %%
+from exercises import check
+
+check("daily", daily)
 
 # %% [markdown]
 # ### Solution
+#
+# One answer, folded; the check after it runs on it.
 
 
 # %% tags=["solution"]
@@ -245,3 +264,6 @@ daily = Flow(start=blog, name="daily")
 with observe(print_start):
     daily.run({"topic": "honeybee dance"})
 daily
+
+# %%
+check("daily", daily)

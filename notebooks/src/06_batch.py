@@ -217,9 +217,26 @@ run_live(each_folder, shared)
 # summary yet. Run it on `shared` from the `EachFile` section, after adding one new file to
 # `shared["files"]`, and count how many times `Summarize` ran (an observer counting `"start"`
 # events of `Summarize` will do).
+#
+# Write your answer in the next cell, then run the check under it. Until the answer is right,
+# the check says what it expected and what it saw: below, it speaks of the empty answer. One
+# solution comes after it, its code folded away: click the `···` to unfold it.
+
+
+# %%
+class EachNewFile(BatchFlow):
+    pass  # your answer: a prep that returns params for the new files only
+
+
+# %%
+from exercises import check
+
+check("new files only", EachNewFile)
 
 # %% [markdown]
 # ### Solution
+#
+# One answer, folded; the check after it runs on it.
 
 
 # %% tags=["solution"]
@@ -238,3 +255,6 @@ summarize >> CountWords()
 with observe(lambda e: e.kind == "start" and e.node is summarize and runs.append(e)):
     EachNewFile(start=summarize).run(shared)
 print(f"Summarize ran {len(runs)} time(s); summaries: {sorted(shared['summaries'])}")
+
+# %%
+check("new files only", EachNewFile)

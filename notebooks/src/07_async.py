@@ -543,9 +543,26 @@ suggest_for("lentils")
 # thread: `await asyncio.to_thread(function, argument)` hands the call to a thread and gives
 # the loop back while it waits. Record a run over `INGREDIENTS` and check on its timeline
 # that the items end together again, as those of **awaits** did.
+#
+# Write your answer in the next cell, then run the check under it. Until the answer is right,
+# the check says what it expected and what it saw: below, it speaks of the empty answer. One
+# solution comes after it, its code folded away: click the `···` to unfold it.
+
+
+# %%
+class FetchInThreads(FetchBlocking):
+    pass  # your answer: an exec_async that runs fetch_recipes_blocking in a worker thread
+
+
+# %%
+from exercises import check
+
+check("in threads", FetchInThreads)
 
 # %% [markdown]
 # ### Solution
+#
+# One answer, folded; the check after it runs on it.
 
 
 # %% tags=["solution"]
@@ -559,6 +576,9 @@ timeline = Timeline(await arecord(FetchInThreads(name="in threads"), shared))
 print(shared["recipes"]["egg"])
 print("done in less than half the time blocks took:", timeline.end < 3e8)
 timeline
+
+# %%
+check("in threads", FetchInThreads)
 
 # %% [markdown]
 # The six bars end together, about 0.1 seconds after they start. Each call still blocks, but

@@ -283,9 +283,28 @@ replay
 # `Search` should return `"give_up"`, wired to a new node `GiveUp` that stores
 # `"I could not find that."` as the answer. Record the run with `arecord` and print the
 # names of the nodes it started, in order.
+#
+# Write your answer in the next cell, then run the check under it. Until the answer is right,
+# the check says what it expected and what it saw: below, it speaks of the empty answer. One
+# solution comes after it, its code folded away: click the `···` to unfold it.
+
+
+# %%
+class GiveUpEarly(Search):
+    pass  # your answer: return "give_up" when a search round found nothing new
+
+
+honest_agent = agent  # your answer: the agent rewired, with GiveUpEarly and GiveUp
+
+# %%
+from exercises import check
+
+check("honest agent", honest_agent)
 
 # %% [markdown]
 # ### Solution
+#
+# One answer, folded; the check after it runs on it.
 
 
 # %% tags=["solution"]
@@ -313,3 +332,6 @@ trace = await arecord(honest_agent, shared)
 print(shared["answer"])
 print([step.name for step in trace if step.kind == "start"])
 honest_agent
+
+# %%
+check("honest agent", honest_agent)

@@ -235,9 +235,26 @@ processes.shutdown()
 # `exec_async` calls `checksum`, and run it on a fresh thread pool of two workers with
 # `max_concurrency=2`. Count the `"item"` events with `observe`, and check the results against
 # `expected`.
+#
+# Write your answer in the next cell, then run the check under it. Until the answer is right,
+# the check says what it expected and what it saw: below, it speaks of the empty answer. One
+# solution comes after it, its code folded away: click the `···` to unfold it.
+
+
+# %%
+class AsyncChecksums(AsyncParallelBatchNode):
+    pass  # your answer: prep_async, exec_async and post_async
+
+
+# %%
+from exercises import check
+
+check("async checksums", AsyncChecksums)
 
 # %% [markdown]
 # ### Solution
+#
+# One answer, folded; the check after it runs on it.
 
 
 # %% tags=["solution"]
@@ -257,3 +274,6 @@ shared = {"jobs": JOBS}
 with ThreadPoolExecutor(max_workers=2) as pool, observe(items.append):
     await AsyncChecksums(executor=pool, max_concurrency=2).run_async(shared)
 print(len([event for event in items if event.kind == "item"]), shared["checksums"] == expected)
+
+# %%
+check("async checksums", AsyncChecksums)

@@ -49,7 +49,11 @@ def test_read_keeps_markdown_code_and_tags(tmp_path: Path) -> None:
         ("markdown", "# Title\n\nProse.", {}),
         ("code", "x = 1", {}),
         ("markdown", "Try it.", {"tags": ["exercise"]}),
-        ("code", "print(x)", {"tags": ["solution", "nbval-ignore-output"]}),
+        (
+            "code",
+            "print(x)",
+            {"tags": ["solution", "nbval-ignore-output"], "jupyter": {"source_hidden": True}},
+        ),
     ]
 
 

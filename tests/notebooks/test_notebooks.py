@@ -90,6 +90,9 @@ def test_there_are_lessons() -> None:
     assert len(LESSONS) >= 8
 
 
+CHECK_CALL = re.compile(r'^check\("(?P<name>[^"]+)", ', re.MULTILINE)
+
+
 @lessons
 def test_chapter_has_an_exercise_and_its_solution(source: Path) -> None:
     cells = _notebook(source).cells
@@ -99,6 +102,33 @@ def test_chapter_has_an_exercise_and_its_solution(source: Path) -> None:
     assert solutions, "no cell is tagged 'solution'"
     assert all(tagged[i][0] == "code" for i in solutions), "a solution is a code cell"
     assert min(solutions) > exercise, "the solution comes after the exercise"
+    assert all(cells[i].metadata.get("jupyter", {}).get("source_hidden") for i in solutions), (
+        "a solution's code is folded (jupyter.source_hidden) so that the reader tries first"
+    )
+
+
+def _check_outputs(cells: list[nbformat.NotebookNode]) -> list[tuple[str, str]]:
+    """Each cell that calls ``check(...)``: the exercise's name and the text of what it shows."""
+    found = []
+    for cell in cells:
+        if cell.cell_type == "code" and (call := CHECK_CALL.search(cell.source)):
+            shown = [o.get("data", {}).get("text/plain", "") for o in cell.outputs]
+            found.append((call["name"], "".join(shown)))
+    return found
+
+
+@lessons
+def test_an_exercise_is_checked_before_and_after_its_solution(source: Path) -> None:
+    """The reader's attempt is checked (the stored output: a ✗ for the empty answer), then the
+    hidden solution is, with a ✓: so nbval runs both the solution and its check.
+    """
+    cells = _notebook(source).cells
+    tags = [cell.metadata.get("tags", []) for cell in cells]
+    first_solution = next(i for i, cell_tags in enumerate(tags) if "solution" in cell_tags)
+    before, after = _check_outputs(cells[:first_solution]), _check_outputs(cells[first_solution:])
+    assert before and after, "a check(...) cell before the solution and one after it"
+    assert before[-1][1].startswith(f"✗ {before[-1][0]}: not yet."), before[-1]
+    assert after[-1][1].startswith(f"✓ {after[-1][0]}: "), after[-1]
 
 
 def _requested_chapters(session: pytest.Session) -> list[Path]:
