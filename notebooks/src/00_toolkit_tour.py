@@ -11,6 +11,15 @@
 # > library: the toolkit, and the `name=` keyword, the events and the traces of the core that
 # > it is built on. The flows themselves (`Node`, `Flow`, `>>`, actions) are the original's,
 # > and each chapter marks an addition where it first uses one.
+#
+# **What you will learn:**
+#
+# * how to draw a flow, watch it run, and step through it phase by phase
+# * how to record a run, save it, and replay it
+# * how to run async flows in a notebook, and lay a run out in time
+#
+# **What you need:** Python, and a first look at PocketFlow's nodes and flows. The chapters
+# explain the ideas; this page only shows the tools.
 
 # %%
 import asyncio
@@ -67,6 +76,19 @@ research
 shared = {"notes": []}
 run_live(research, shared)
 shared["answer"]
+
+# %% [markdown]
+# ## What the drawing says
+#
+# Every view of a run marks each node with its state: running now (or paused at), visited,
+# failed, or not run yet; under an edge, how many times the run took it. `legend()` draws one
+# node in each state, in the same colours and outlines as the views; `print(legend())` says it
+# in words.
+
+# %%
+from pocketflow.display import legend
+
+legend()
 
 # %% [markdown]
 # ## `Stepper`: one phase at a time
@@ -168,3 +190,10 @@ timeline = Timeline(await arecord(fetch_all, {"topics": ["owls", "bats", "moths"
 waited = [timeline.lanes[bar.lane]["label"] for bar in timeline.bars if bar.kind == "wait"]
 print("lanes:", [lane["label"] for lane in timeline.lanes], "waited:", waited)
 timeline
+
+# %% [markdown]
+# ## Further reading
+#
+# * this library's `docs/divergences.md`: where it differs from the original PocketFlow, and
+#   why
+# * the original's documentation, *Core Abstraction*: the pages *Node* and *Flow*

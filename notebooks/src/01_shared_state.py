@@ -8,6 +8,15 @@
 #
 # This chapter is about that dictionary: how steps use it, what belongs in it, and what is
 # better kept somewhere else.
+#
+# **What you will learn:**
+#
+# * how nodes pass work to one another through one dictionary, `shared`
+# * how to lay out `shared` before writing the nodes
+# * what does not belong in it: configuration and clients
+#
+# **What you need:** Python: classes, methods and dictionaries. No model and no network:
+# `standin.py` answers for them.
 
 # %%
 from pocketflow import Flow, Node, observe
@@ -185,15 +194,6 @@ shared = {"filename": "bees.txt"}
 Flow(start=load).run(shared)
 print(json.dumps(shared, indent=2))
 
-# %% [markdown]
-# ## Summary
-#
-# * Nodes talk to each other only through `shared`, one dictionary that the whole run passes
-#   around and never copies. After a run, it holds the results.
-# * Decide its keys up front; they are the contract between your nodes.
-# * Put data in it. Keep configuration on the node (or in params), and keep clients and
-#   handles out of it altogether.
-
 # %% [markdown] tags=["exercise"]
 # ## Try this
 #
@@ -245,3 +245,17 @@ print(shared["stats"])
 
 # %%
 check("count words", CountWords)
+
+# %% [markdown]
+# ## Recap
+#
+# * Nodes talk to each other only through `shared`, one dictionary that the whole run passes
+#   around and never copies. After a run, it holds the results.
+# * Decide its keys up front; they are the contract between your nodes.
+# * Put data in it. Keep configuration on the node (or in params), and keep clients and
+#   handles out of it altogether.
+
+# %% [markdown]
+# ## Further reading
+#
+# * the original's documentation, *Core Abstraction › Communication*: the shared store

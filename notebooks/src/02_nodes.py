@@ -5,6 +5,14 @@
 # methods, `prep`, `exec` and `post`, each with its own job. This chapter explains why the
 # work is split three ways, and what the split buys: retries, a fallback when every retry
 # fails, and a run you can walk through one phase at a time.
+#
+# **What you will learn:**
+#
+# * what `prep`, `exec` and `post` each do, and why `exec` never touches `shared`
+# * retries with `max_retries` and `wait`, and `exec_fallback` when every try fails
+# * how to walk a run one phase at a time, with `node.steps()` and the `Stepper`
+#
+# **What you need:** Chapter 1.
 
 # %%
 from pocketflow import Flow, Node
@@ -174,7 +182,16 @@ print("after post, summary stored?", "summary" in shared)
 # shows the graph with the current node highlighted, the value of the last phase, and what
 # changed in `shared`.
 #
-# Here it walks the two-node flow of Chapter 1: a note is loaded, then summarised.
+# The drawing marks each node with its state in the run. This is what the looks mean (the
+# tour of the toolkit draws the same legend as a picture):
+
+# %%
+from pocketflow.display import legend
+
+print(legend())
+
+# %% [markdown]
+# Here the Stepper walks the two-node flow of Chapter 1: a note is loaded, then summarised.
 
 
 # %%
@@ -211,16 +228,6 @@ stepper.next_node()  # to the start of LoadNote
 stepper.next_node()  # through LoadNote, to the start of Summarize
 print(stepper.last)
 print(stepper.shared)
-
-# %% [markdown]
-# ## Summary
-#
-# * `prep` reads, `exec` works, `post` writes and chooses the next action.
-# * `exec` sees only its argument, never `shared`. That is what makes it safe to retry, to run
-#   per item, to run concurrently, and to test alone.
-# * `max_retries` and `wait` retry `exec`, and `self.cur_retry` tells each try which it is.
-#   `exec_fallback` turns a final failure into a result.
-# * `node.steps(shared)` yields one event per phase, and the `Stepper` puts that in a panel.
 
 # %% [markdown] tags=["exercise"]
 # ## Try this
@@ -284,3 +291,18 @@ for failures in (1, 5):
 
 # %%
 check("summary with source", SummarizeWithSource)
+
+# %% [markdown]
+# ## Recap
+#
+# * `prep` reads, `exec` works, `post` writes and chooses the next action.
+# * `exec` sees only its argument, never `shared`. That is what makes it safe to retry, to run
+#   per item, to run concurrently, and to test alone.
+# * `max_retries` and `wait` retry `exec`, and `self.cur_retry` tells each try which it is.
+#   `exec_fallback` turns a final failure into a result.
+# * `node.steps(shared)` yields one event per phase, and the `Stepper` puts that in a panel.
+
+# %% [markdown]
+# ## Further reading
+#
+# * the original's documentation, *Core Abstraction › Node*: retries and the fallback

@@ -6,6 +6,14 @@
 # the summaries are data and live in `shared`, but the name of the file to summarise now is
 # an instruction. PocketFlow calls such instructions **params**: a small dict on each node,
 # `self.params`, set by whoever runs the node.
+#
+# **What you will learn:**
+#
+# * what params are for, and how they differ from `shared`
+# * how a flow hands one params dict to every node of a run
+# * why a node's own params are replaced inside a flow
+#
+# **What you need:** Chapters 1 and 2.
 
 # %%
 from pocketflow import Flow, Node
@@ -161,15 +169,6 @@ stamped.set_params({"filename": "bees.txt"})
 stamped.run({})
 print("the flow's own params:", stamped.params)
 
-# %% [markdown]
-# ## Summary
-#
-# * `self.params` says which item a node works on. `shared` holds the items and the results.
-# * Running a node alone, you set its params with `set_params`. Inside a flow, the flow sets
-#   them: each run copies the flow's params once, and hands that one dict to every node it
-#   runs, in place of the node's own.
-# * Settings that must survive that replacement are configuration: constructor arguments.
-
 # %% [markdown] tags=["exercise"]
 # ## Try this
 #
@@ -213,3 +212,18 @@ for filename in FILES:
 
 # %%
 check("every file", shared)
+
+# %% [markdown]
+# ## Recap
+#
+# * `self.params` says which item a node works on. `shared` holds the items and the results.
+# * Running a node alone, you set its params with `set_params`. Inside a flow, the flow sets
+#   them: each run copies the flow's params once, and hands that one dict to every node it
+#   runs, in place of the node's own.
+# * Settings that must survive that replacement are configuration: constructor arguments.
+
+# %% [markdown]
+# ## Further reading
+#
+# * the original's documentation, *Core Abstraction › Communication*: the part on params
+# * the original's documentation, *Core Abstraction › Batch*, where params earn their keep

@@ -4,6 +4,14 @@
 # Every `post` so far returned an action, and so far nothing used it. A flow uses it to pick
 # the next node. This chapter covers the two operators that wire nodes together, and what
 # they let a flow do: branch, loop, and stop, either on purpose or because of a mistake.
+#
+# **What you will learn:**
+#
+# * how `>>` and `- "action" >>` wire nodes into branches and loops
+# * what a flow does with an action that leads nowhere, and the warnings it gives
+# * how to end a flow on purpose, and how to stop a loop that never ends
+#
+# **What you need:** Chapters 1 and 2.
 
 # %%
 from pocketflow import Flow, Node, observe
@@ -193,16 +201,6 @@ except RuntimeError as exc:
 # included, so a loop hidden inside a sub-flow is stopped by the outer flow's limit too.
 # Without it (the default), a flow runs as long as its actions lead somewhere.
 
-# %% [markdown]
-# ## Summary
-#
-# * `post` returns an action; `None` means `"default"`.
-# * `a >> b` wires the default action, and `a - "name" >> b` a named one. Edges can branch
-#   and can point backwards to form loops.
-# * An action with no successor ends the flow. If the node has other successors, you get a
-#   `Flow ends` warning. Declare intended ends with `a - "name" >> None`.
-# * A flow returns its last node's action. `max_steps` guards against loops with no exit.
-
 # %% [markdown] tags=["exercise"]
 # ## Try this
 #
@@ -264,3 +262,18 @@ patient_desk
 
 # %%
 check("patient desk", patient_desk)
+
+# %% [markdown]
+# ## Recap
+#
+# * `post` returns an action; `None` means `"default"`.
+# * `a >> b` wires the default action, and `a - "name" >> b` a named one. Edges can branch
+#   and can point backwards to form loops.
+# * An action with no successor ends the flow. If the node has other successors, you get a
+#   `Flow ends` warning. Declare intended ends with `a - "name" >> None`.
+# * A flow returns its last node's action. `max_steps` guards against loops with no exit.
+
+# %% [markdown]
+# ## Further reading
+#
+# * the original's documentation, *Core Abstraction › Flow*: actions, branches and loops

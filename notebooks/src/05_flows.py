@@ -8,6 +8,14 @@
 # flow. That is how a large workflow stays
 # readable: each part is a small flow with a name, and the top level shows how the parts
 # connect.
+#
+# **What you will learn:**
+#
+# * why a flow can be a node of another flow, and how its result picks the edge out
+# * how to give a flow its own `prep` and `post`
+# * how params and events reach the nodes of a sub-flow, and how stepping goes into it
+#
+# **What you need:** Chapters 1 to 4.
 
 # %%
 from pocketflow import Flow, Node, observe
@@ -209,14 +217,6 @@ print("outline so far:", stepper.shared["outline"])
 # Press **Step** in a running notebook to watch `Check` decide, the sub-flow end, and the
 # outer flow take the `approve` edge.
 
-# %% [markdown]
-# ## Summary
-#
-# * A flow is a node, so it can be the start or a successor inside another flow, at any depth.
-# * The sub-flow's result (by default its last node's action) selects the edge out of it.
-# * Subclass `Flow` to give a flow its own `prep` and `post`. `post` can rewrite the result.
-# * Events carry the path of enclosing flows. Stepping and the `Stepper` go into sub-flows.
-
 # %% [markdown] tags=["exercise"]
 # ## Try this
 #
@@ -267,3 +267,16 @@ daily
 
 # %%
 check("daily", daily)
+
+# %% [markdown]
+# ## Recap
+#
+# * A flow is a node, so it can be the start or a successor inside another flow, at any depth.
+# * The sub-flow's result (by default its last node's action) selects the edge out of it.
+# * Subclass `Flow` to give a flow its own `prep` and `post`. `post` can rewrite the result.
+# * Events carry the path of enclosing flows. Stepping and the `Stepper` go into sub-flows.
+
+# %% [markdown]
+# ## Further reading
+#
+# * the original's documentation, *Core Abstraction › Flow*: the part on nested flows

@@ -7,6 +7,14 @@
 #
 # * a **`BatchNode`** repeats one step, its `exec`, once per item;
 # * a **`BatchFlow`** repeats a whole sub-flow once per set of params.
+#
+# **What you will learn:**
+#
+# * how a `BatchNode` repeats one step over many items
+# * how a `BatchFlow` runs a whole flow once per set of params, and how batches nest
+# * how to watch a batch advance with `run_live`
+#
+# **What you need:** Chapters 1 to 5, Chapter 3 (params) above all.
 
 # %%
 from pocketflow import BatchFlow, BatchNode, Node, observe
@@ -199,16 +207,6 @@ each_folder = EachFolder(start=files_in_folder, name="each folder")
 shared = {"files": FILES, "library": LIBRARY, "index": {}}
 run_live(each_folder, shared)
 
-# %% [markdown]
-# ## Summary
-#
-# * `BatchNode`: `prep` returns items, `exec` runs per item (with its own retries), and `post`
-#   gets the results in order.
-# * `BatchFlow`: `prep` returns param dicts, and the sub-flow runs once per dict with those
-#   params merged into the flow's own.
-# * Batch flows nest. Inner levels read the outer level's params in their `prep`.
-# * Each item reports an `"item"` event. `run_live` turns them into a live picture.
-
 # %% [markdown] tags=["exercise"]
 # ## Try this
 #
@@ -258,3 +256,18 @@ print(f"Summarize ran {len(runs)} time(s); summaries: {sorted(shared['summaries'
 
 # %%
 check("new files only", EachNewFile)
+
+# %% [markdown]
+# ## Recap
+#
+# * `BatchNode`: `prep` returns items, `exec` runs per item (with its own retries), and `post`
+#   gets the results in order.
+# * `BatchFlow`: `prep` returns param dicts, and the sub-flow runs once per dict with those
+#   params merged into the flow's own.
+# * Batch flows nest. Inner levels read the outer level's params in their `prep`.
+# * Each item reports an `"item"` event. `run_live` turns them into a live picture.
+
+# %% [markdown]
+# ## Further reading
+#
+# * the original's documentation, *Core Abstraction › Batch*

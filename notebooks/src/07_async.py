@@ -5,6 +5,15 @@
 # page to download, a database to reply. While a plain Python function waits, nothing else in
 # the program can run. This chapter shows the async variants of nodes and flows. They wait in
 # a way that lets other work go on, which makes it possible to wait for many things at once.
+#
+# **What you will learn:**
+#
+# * why an `await` lets other work go on while a blocking call does not
+# * `AsyncNode`, `AsyncFlow`, and the four async batches, in turn and in parallel
+# * how to see concurrency on a timeline, and what goes wrong: blocking calls, failures
+#
+# **What you need:** Chapters 1 to 6, and Python's `async` and `await` at the level of "a
+# coroutine is awaited".
 
 # %%
 import asyncio
@@ -518,23 +527,6 @@ def suggest_for(ingredient):
 
 suggest_for("lentils")
 
-# %% [markdown]
-# ## Summary
-#
-# * A blocking wait stops everything. An `await` lets other tasks run meanwhile.
-# * `AsyncNode` has async hooks. `AsyncFlow` runs async and plain nodes together, with
-#   `await flow.run_async(shared)`.
-# * `AsyncBatchNode` awaits items in turn. `AsyncParallelBatchNode` overlaps them, with
-#   results in input order. `max_concurrency` caps how many run at once.
-# * `AsyncBatchFlow` and `AsyncParallelBatchFlow` do the same with a whole flow per param
-#   dict. Concurrent runs share `shared`, so each files its results under its own key.
-# * `Timeline(await arecord(flow, shared))`, or `arun_live(flow, shared, timeline=True)`,
-#   shows what ran when: items side by side, queued items waiting for a slot, and a parallel
-#   batch that a blocking call inside `exec_async` has turned into a sequential one.
-# * Here, a failure cancels the other items, and cancelling the run cancels them all. Nothing
-#   keeps running behind your back (in the original, the other items run on).
-# * In Jupyter, use top-level `await`. From sync code, use `pocketflow_widgets.run`.
-
 # %% [markdown] tags=["exercise"]
 # ## Try this
 #
@@ -585,3 +577,27 @@ check("in threads", FetchInThreads)
 # it blocks a worker thread rather than the event loop, so the other items run meanwhile. (The
 # threads come from a pool that the whole program shares: at least five threads, more on a
 # machine with more cores.)
+
+# %% [markdown]
+# ## Recap
+#
+# * A blocking wait stops everything. An `await` lets other tasks run meanwhile.
+# * `AsyncNode` has async hooks. `AsyncFlow` runs async and plain nodes together, with
+#   `await flow.run_async(shared)`.
+# * `AsyncBatchNode` awaits items in turn. `AsyncParallelBatchNode` overlaps them, with
+#   results in input order. `max_concurrency` caps how many run at once.
+# * `AsyncBatchFlow` and `AsyncParallelBatchFlow` do the same with a whole flow per param
+#   dict. Concurrent runs share `shared`, so each files its results under its own key.
+# * `Timeline(await arecord(flow, shared))`, or `arun_live(flow, shared, timeline=True)`,
+#   shows what ran when: items side by side, queued items waiting for a slot, and a parallel
+#   batch that a blocking call inside `exec_async` has turned into a sequential one.
+# * Here, a failure cancels the other items, and cancelling the run cancels them all. Nothing
+#   keeps running behind your back (in the original, the other items run on).
+# * In Jupyter, use top-level `await`. From sync code, use `pocketflow_widgets.run`.
+
+# %% [markdown]
+# ## Further reading
+#
+# * the original's documentation, *Core Abstraction › (Advanced) Async* and *(Advanced)
+#   Parallel*
+# * Python's documentation, *asyncio: Developing with asyncio*: blocking calls and debug mode

@@ -9,6 +9,14 @@
 # This chapter builds a small research agent from the pieces of the previous seven, then uses
 # the tools that make such a loop understandable: the graph, the `Stepper`, and a recorded
 # trace that can be saved, loaded and replayed.
+#
+# **What you will learn:**
+#
+# * how an agent is a loop in which a model's reply becomes the next action
+# * how to check a model's reply and retry, and how to cap an agent's budget
+# * how to step an agent, record its run, save it and replay it
+#
+# **What you need:** Chapters 1 to 7.
 
 # %%
 import json
@@ -264,16 +272,6 @@ answer_starts = [step.step for step in loaded if step.kind == "start" and step.n
 replay.show(answer_starts[0])
 replay
 
-# %% [markdown]
-# ## Summary
-#
-# * An agent is a flow in which a model's decision is the action: `Decide` picks the edge.
-# * Everything from the earlier chapters is used. Validation in `exec` plus retries copes with
-#   malformed replies. A parallel batch runs the searches. Rules in `post` and `max_steps`
-#   keep the loop bounded. `shared` holds only data.
-# * The graph shows the possible paths, the `Stepper` walks one run, and a `Trace` keeps a run
-#   to save, load, draw and replay.
-
 # %% [markdown] tags=["exercise"]
 # ## Try this
 #
@@ -335,3 +333,18 @@ honest_agent
 
 # %%
 check("honest agent", honest_agent)
+
+# %% [markdown]
+# ## Recap
+#
+# * An agent is a flow in which a model's decision is the action: `Decide` picks the edge.
+# * Everything from the earlier chapters is used. Validation in `exec` plus retries copes with
+#   malformed replies. A parallel batch runs the searches. Rules in `post` and `max_steps`
+#   keep the loop bounded. `shared` holds only data.
+# * The graph shows the possible paths, the `Stepper` walks one run, and a `Trace` keeps a run
+#   to save, load, draw and replay.
+
+# %% [markdown]
+# ## Further reading
+#
+# * the original's documentation, *Design Pattern › Agent*

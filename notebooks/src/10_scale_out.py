@@ -14,6 +14,15 @@
 # An executor is anything that follows Python's `concurrent.futures.Executor` interface: a
 # `ThreadPoolExecutor`, a `ProcessPoolExecutor`, or Dask's `client.get_executor()`, which
 # sends work to a cluster.
+#
+# **What you will learn:**
+#
+# * how `executor=` runs a batch's items on threads, on processes or on a Dask cluster
+# * why threads do not speed up computing, and why a process pool needs classes in a module
+# * what a failure in a worker does to the batch
+#
+# **What you need:** Chapter 6 (batches), and Chapter 7 for the async part. Dask is optional:
+# it comes with `make lab`.
 
 # %%
 import inspect
@@ -215,18 +224,6 @@ cluster.close()
 threads.shutdown()
 processes.shutdown()
 
-# %% [markdown]
-# ## Summary
-#
-# * `BatchNode(executor=...)` and `AsyncParallelBatchNode(executor=...)` run each item's
-#   `exec`, with its retries and fallback, on any `concurrent.futures.Executor`. `prep` and
-#   `post` stay in your process; results come back in the items' order.
-# * Threads help work that waits; processes and clusters help work that computes.
-# * A `ProcessPoolExecutor` needs node classes in a module; Dask also sends classes from cells.
-# * `max_concurrency=` caps how many items are handed over at once. A failure cancels the
-#   items not started.
-# * Events, traces and `run_live` work unchanged.
-
 # %% [markdown] tags=["exercise"]
 # ## Try this
 #
@@ -277,3 +274,21 @@ print(len([event for event in items if event.kind == "item"]), shared["checksums
 
 # %%
 check("async checksums", AsyncChecksums)
+
+# %% [markdown]
+# ## Recap
+#
+# * `BatchNode(executor=...)` and `AsyncParallelBatchNode(executor=...)` run each item's
+#   `exec`, with its retries and fallback, on any `concurrent.futures.Executor`. `prep` and
+#   `post` stay in your process; results come back in the items' order.
+# * Threads help work that waits; processes and clusters help work that computes.
+# * A `ProcessPoolExecutor` needs node classes in a module; Dask also sends classes from cells.
+# * `max_concurrency=` caps how many items are handed over at once. A failure cancels the
+#   items not started.
+# * Events, traces and `run_live` work unchanged.
+
+# %% [markdown]
+# ## Further reading
+#
+# * Python's documentation, *concurrent.futures*: the executors
+# * Dask's documentation, *Futures*: `client.get_executor()`

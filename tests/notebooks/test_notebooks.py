@@ -245,3 +245,16 @@ def test_callouts_about_the_original_have_one_form(source: Path) -> None:
         for line in cell.source.splitlines():
             if line.startswith("> **") and "original" in line.lower():
                 assert line.startswith(CALLOUT), f"{source.stem}/{cell.id}: {line!r}"
+
+
+@chapters
+def test_chapter_says_what_it_teaches_and_where_to_read_on(source: Path) -> None:
+    """The first cell says what you will learn and what you need; the last, where to read on;
+    and a lesson recaps just before it.
+    """
+    cells = build.read(source).cells
+    assert "**What you will learn:**" in cells[0].source, "the first cell lists what you learn"
+    assert "**What you need:**" in cells[0].source, "the first cell says what you need"
+    assert cells[-1].source.startswith("## Further reading"), "the last cell: further reading"
+    if source in LESSONS:
+        assert cells[-2].source.startswith("## Recap"), "a lesson recaps before reading on"
