@@ -182,12 +182,14 @@ each_folder
 # > to this library's notebook toolkit. It runs the same flows; the original draws nothing.
 #
 # `run_live` from `pocketflow_widgets` shows the flow's graph in the cell and runs the flow,
-# updating the picture as events arrive: the node running now, how often each node and each
-# edge has been visited, and how far the batch has got.
+# updating the picture as events arrive: the node running now and the nodes that have run,
+# how many times the run took each edge (the count under its action), and, on each batch
+# flow's frame, how many of its items are done.
 #
 # The stand-in model answers instantly, so this version of `Index` waits a fifth of a second
 # per file, as a real model call might. Run the cell and watch the batch advance file by
-# file. When the run is over, the cell keeps the picture of how it ended.
+# file. When the run is over, the cell keeps the picture of how it ended: no node is current
+# any more, every node has run, and each frame shows its last count: 2/2.
 
 # %%
 import time

@@ -10,7 +10,9 @@
 #
 # * why an `await` lets other work go on while a blocking call does not
 # * `AsyncNode`, `AsyncFlow`, and the four async batches, in turn and in parallel
-# * how to see concurrency on a timeline, and what goes wrong: blocking calls, failures
+# * how to see concurrency on a timeline
+# * what goes wrong: a blocking call, a shared key, a forgotten `await`, a failing item
+# * how this library runs an async flow underneath
 #
 # **What you need:** Chapters 1 to 6, and Python's `async` and `await` at the level of "a
 # coroutine is awaited".
@@ -491,6 +493,113 @@ except asyncio.TimeoutError:
 print(dict(sorted(outcomes.items())))
 
 # %% [markdown]
+# ## Two quieter mistakes
+#
+# A blocking call at least shows on a timeline. Two other mistakes of async code give no
+# error at all, only wrong results.
+#
+# ### Runs that share one key
+#
+# Chapter 3 promised a race: concurrent runs that keep "the current item" in `shared`. Here
+# each run of the batch flow notes its ingredient under one key, `"current"`, awaits the
+# fetch, then files the recipes under whatever `"current"` says when it comes back. Run in
+# turn, that works. Run at once, every run has noted its ingredient before any fetch comes
+# back, so the last one noted wins:
+
+
+# %%
+class FetchCurrent(AsyncNode):
+    async def prep_async(self, shared):
+        shared["current"] = self.params["ingredient"]  # one key for every run
+
+    async def exec_async(self, _):
+        return await fetch_recipes(self.params["ingredient"])  # the other runs go on meanwhile
+
+    async def post_async(self, shared, prep_res, exec_res):
+        shared["recipes"][shared["current"]] = exec_res  # whose ingredient is current now?
+
+
+for batch_flow in [EachInTurn, EachAtOnce]:
+    shared = {"ingredients": ["tomato", "egg", "potato"], "recipes": {}}
+    await batch_flow(start=FetchCurrent()).run_async(shared)
+    print(f"{batch_flow.__name__}: recipes filed under {sorted(shared['recipes'])}")
+
+# %% [markdown]
+# Three fetches, one key: the tomato's and the egg's recipes were written under "potato" and
+# overwritten there. Nothing failed. The fix is the one this chapter used above: each run
+# reads its item from `self.params`, which belong to that run alone, and writes under a key of
+# its own.
+#
+# ### A forgotten `await`
+#
+# Calling a coroutine function does not run it: it returns a coroutine object, which does
+# nothing until it is awaited. Leave out the `await`, and `exec_async` returns that object as
+# its result, at once. The batch "succeeds" in no time, with no recipes in it:
+
+
+# %%
+class FetchForgetful(FetchAtOnce):
+    async def exec_async(self, ingredient):
+        return fetch_recipes(ingredient)  # no await: the fetch never runs
+
+
+shared = {"ingredients": ["egg"]}
+await FetchForgetful().run_async(shared)
+print({ingredient: type(found).__name__ for ingredient, found in shared["recipes"].items()})
+
+# %% [markdown]
+# Python notices only when the forgotten coroutine is thrown away: it then warns that it was
+# never awaited. Here that happens when `shared` lets go of it:
+
+# %%
+import gc
+import warnings
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    del shared["recipes"]
+    gc.collect()
+print(*(f"{w.category.__name__}: {w.message}" for w in caught), sep="\n")
+
+# %% [markdown]
+# The warning says which coroutine, but not where it was created. Run the loop in debug mode
+# (`PYTHONASYNCIODEBUG=1`, or `asyncio.run(main(), debug=True)` in a script) and it says that
+# too; it also reports every callback that holds the loop for more than 0.1 s, which finds
+# blocking calls.
+
+# %% [markdown] tags=["claim:parallel-items-run-on-after-failure"]
+# ## Underneath: how this library runs an async flow
+#
+# There is no magic in an `AsyncFlow`: a loop that runs one node after another. For each node
+# it awaits the async hooks (`prep_async`, `exec_async`, `post_async`) and calls the plain
+# ones (`prep`, `exec`, `post`). These are the lines of this library's node runner that make
+# that choice for `prep`; `post`, and `exec` inside the retry loop, go the same way:
+
+# %%
+import inspect
+import textwrap
+
+from pocketflow.nodes import BaseNode
+
+lines = inspect.getsource(BaseNode._steps).splitlines()
+at = next(i for i, line in enumerate(lines) if "prep_async(" in line)
+print(textwrap.dedent("\n".join(lines[at - 1 : at + 3])))
+
+# %% [markdown]
+# (`yield from` is how this library awaits inside the generator that also hands out the
+# events of Chapter 2's stepping.) A parallel batch starts one task per item and waits for all
+# of them. This is the function that does it, and that cancels the other items when one
+# fails:
+#
+# > **Beyond the original PocketFlow:** the original hands the items to `asyncio.gather`,
+# > which returns at the first failure and leaves the other items running.
+
+# %%
+from pocketflow import runners
+
+print(inspect.getsource(runners._all_or_none))
+
+# %% [markdown]
 # ## Async inside Jupyter
 #
 # Outside a notebook, a script starts a loop itself, with `asyncio.run(main())`. Inside a
@@ -591,6 +700,9 @@ check("in threads", FetchInThreads)
 # * `Timeline(await arecord(flow, shared))`, or `arun_live(flow, shared, timeline=True)`,
 #   shows what ran when: items side by side, queued items waiting for a slot, and a parallel
 #   batch that a blocking call inside `exec_async` has turned into a sequential one.
+# * Concurrent runs that share a key overwrite each other without an error: keep each run's
+#   item in its params. A missing `await` returns a coroutine that never runs: Python warns
+#   only when it is thrown away.
 # * Here, a failure cancels the other items, and cancelling the run cancels them all. Nothing
 #   keeps running behind your back (in the original, the other items run on).
 # * In Jupyter, use top-level `await`. From sync code, use `pocketflow_widgets.run`.
