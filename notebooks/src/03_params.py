@@ -58,8 +58,8 @@ shared["summaries"]
 # %% [markdown]
 # Why not put `"current_file"` in `shared` instead? Because `shared` is one dictionary for the
 # whole run. If two runs of the node are in progress at the same time (Chapter 7 runs many at
-# once), they would overwrite each other's "current" file. Params belong to one run of one
-# node, so they cannot collide.
+# once), they would overwrite each other's "current" file; Chapter 7 shows it happen. Params
+# belong to one run, so two runs cannot collide.
 
 # %% [markdown] tags=["claim:one-params-dict-per-run"]
 # ## A flow hands its params down

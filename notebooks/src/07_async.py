@@ -69,12 +69,16 @@ await ticker
 # (A cell can `await` at the top level because the kernel's loop is already running. More on
 # that at the end of the chapter.)
 
-# %% [markdown]
+# %% [markdown] tags=["claim:async-cur-retry-unset"]
 # ## `AsyncNode` and `AsyncFlow`: fetch, then suggest
 #
 # An `AsyncNode` has the same three phases, written as coroutines: `prep_async`,
 # `exec_async` and `post_async`, plus `exec_fallback_async`. Retries work as before, but the
 # pause between tries is an async wait.
+#
+# > **Beyond the original PocketFlow:** here `self.cur_retry` counts the tries of an async
+# > node too, as it does for a plain one (Chapter 2). The original never sets it on async
+# > nodes: reading it in `exec_async` raises `AttributeError` there.
 #
 # The example asks a (stand-in) recipe site for recipes with an ingredient. That is a network
 # call, so it is awaited. Then a language model suggests one of the recipes. `fetch_recipes`

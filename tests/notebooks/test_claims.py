@@ -477,6 +477,16 @@ def _(pf: ModuleType) -> None:
     assert str(raised.value) == "Use run_async."
 
 
+@claim("async-cur-retry-unset", differs=True)
+def _(pf: ModuleType) -> None:
+    class Reads(pf.AsyncNode):
+        async def exec_async(self, prep_res):
+            return self.cur_retry
+
+    with pytest.raises(AttributeError):
+        _run(Reads(max_retries=2).run_async({}))
+
+
 @claim("parallel-items-run-on-after-failure", differs=True)
 def _(pf: ModuleType) -> None:
     finished: list[str] = []
