@@ -235,7 +235,7 @@ print(stepper.shared)
 # Write a node `SummarizeWithSource` that always leaves a summary in `shared["summary"]`. It
 # should also record where the summary came from in `shared["source"]`: `"model"` if a try
 # succeeded, `"fallback"` if every try failed, in which case the summary is the note's first
-# eight words followed by `...`. Run it with `flaky(1)` and then with `flaky(5)`, both with
+# eight words, a space and `...`. Run it with `flaky(1)` and then with `flaky(5)`, both with
 # `max_retries=3`.
 #
 # Hint: `post` cannot tell `exec` and `exec_fallback` apart, unless what they return says so.

@@ -221,9 +221,9 @@ print("outline so far:", stepper.shared["outline"])
 # ## Try this
 #
 # Nest one level deeper. Build a flow `daily` whose start is the whole `blog` flow, followed
-# by a node `Notify` that prints `published: <first line of the post>` or `archived: <first
-# line of the post>`. Run it for `"honeybee dance"`, printing the path of every node that
-# starts. What is the path of `Check` now? Draw `daily`.
+# by a node `Notify` that prints `published: <title>` or `archived: <title>`, where the title
+# is the first line of the post without its leading `# `. Run it for `"honeybee dance"`,
+# printing the path of every node that starts. What is the path of `Check` now? Draw `daily`.
 #
 # Write your answer in the next cell, then run the check under it. Until the answer is right,
 # the check says what it expected and what it saw: below, it speaks of the empty answer. One
