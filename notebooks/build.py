@@ -41,6 +41,8 @@ SOLUTION: Final = "solution"
 KERNEL_CELL_FILE: Final = re.compile(r"(?:[A-Za-z]:)?[^\s\"']*ipykernel_\d+[/\\]\d+\.py")
 #: How a stored output names such a file: the same in every build and on every machine.
 CELL_FILE: Final = "<cell>"
+#: Where an object lives in memory, as a default repr shows it (``<... object at 0x7f...>``).
+ADDRESS: Final = re.compile(r"( object) at 0x[0-9a-fA-F]+>")
 
 #: What jupytext notes about a source's layout (blank lines after a cell) so that it can write
 #: the text back; a notebook has no use for it.
@@ -99,16 +101,19 @@ def build(source: Path) -> Path:
 
 
 def sanitize(notebook: nbformat.NotebookNode) -> None:
-    """Name a cell's file in stream outputs (a warning's origin) the same way on every machine.
+    """Keep what differs from one machine or run to the next out of the stored outputs.
 
     A warning printed by the kernel starts with the file it was raised in, which for a cell is
-    a temporary file of that kernel. ``sanitize.cfg`` masks it for nbval; here it is kept out of
-    the stored notebook, which is what a reader sees.
+    a temporary file of that kernel: it is stored as ``<cell>``. The plain-text form of a
+    widget (what a reader without widgets sees) is a default repr with a memory address: it is
+    stored without it. ``sanitize.cfg`` masks both for nbval, which compares a fresh run.
     """
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream":
                 output["text"] = KERNEL_CELL_FILE.sub(CELL_FILE, output["text"])
+            elif "text/plain" in output.get("data", {}):
+                output["data"]["text/plain"] = ADDRESS.sub(r"\1>", output["data"]["text/plain"])
 
 
 def select(prefixes: list[str]) -> list[Path]:

@@ -90,6 +90,17 @@ def test_sanitize_names_a_cell_file_the_same_on_every_machine() -> None:
     assert [o.text for o in notebook.cells[0].outputs] == [warning.format("<cell>")] * 2
 
 
+def test_sanitize_leaves_memory_addresses_out_of_reprs() -> None:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells.append(nbformat.v4.new_code_cell("timeline"))
+    shown = {"text/plain": "<pocketflow_widgets.timeline.Timeline object at 0x7f8866bf1010>"}
+    notebook.cells[0].outputs = [nbformat.v4.new_output("execute_result", data=shown)]
+    build.sanitize(notebook)
+    assert notebook.cells[0].outputs[0].data["text/plain"] == (
+        "<pocketflow_widgets.timeline.Timeline object>"
+    )
+
+
 @pytest.fixture(autouse=True)
 def _stand_in_llm(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("POCKETFLOW_LLM", raising=False)
