@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import doctest
 import importlib
 import sys
 import time
@@ -59,6 +60,11 @@ def test_every_exercise_is_tested_here() -> None:
     tested = {"count words", "summary with source", "every file", "patient desk", "daily"}
     tested |= {"new files only", "in threads", "honest agent", "async checksums"}
     assert set(exercises.CHECKS) == tested
+
+
+def test_the_module_docstring_example_holds() -> None:
+    failed, tried = doctest.testmod(exercises, optionflags=doctest.ELLIPSIS)
+    assert tried and not failed
 
 
 def test_an_unknown_exercise_names_the_known_ones() -> None:
