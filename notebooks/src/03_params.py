@@ -57,9 +57,9 @@ shared["summaries"]
 
 # %% [markdown]
 # Why not put `"current_file"` in `shared` instead? Because `shared` is one dictionary for the
-# whole run. If two runs of the node are in progress at the same time (Chapter 7 runs many at
-# once), they would overwrite each other's "current" file; Chapter 7 shows it happen. Params
-# belong to one run, so two runs cannot collide.
+# whole run. Two runs in progress at the same time would overwrite each other's "current"
+# file, and Chapter 7, which runs many at once, shows exactly that. Params belong to one run,
+# so two runs cannot collide.
 
 # %% [markdown] tags=["claim:one-params-dict-per-run"]
 # ## A flow hands its params down

@@ -142,9 +142,8 @@ desk.run({"text": "Our honey is guaranteed to cure everything."})
 
 # %% [markdown] tags=["claim:flow-ends-warning", "claim:declared-end-warns"]
 # The flow returned `"reject"`, and the warning names the action that was not found and the
-# ones that exist. `Publish`, on the
-# other hand, has no successors at all. It is plainly the last step, so the flow ends after
-# it without a word.
+# ones that exist. `Publish`, on the other hand, has no successors at all. It is plainly the
+# last step, so the flow ends after it without a word.
 #
 # When stopping on an action is what you mean, say so by wiring it to `None`. That declares
 # the end: in this library, the flow then stops there silently.
