@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] tags=["claim:no-toolkit", "claim:no-name-keyword", "claim:no-events"]
 # # A tour of the toolkit
 #
 # `pocketflow_widgets` is the notebook side of this project: it draws a flow, runs it while the
@@ -160,7 +160,7 @@ more = {"topic": "bats"}
 run(fetch_flow, more)
 more
 
-# %% [markdown]
+# %% [markdown] tags=["claim:no-toolkit"]
 # ## `Timeline`: a run in time
 #
 # > **Beyond the original PocketFlow:** timelines, the recorded runs they draw (`record`,

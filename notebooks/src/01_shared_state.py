@@ -92,7 +92,7 @@ shared
 # dictionary we passed in, which is not copied at any point. After the run, `shared` *is* the
 # result: the input we gave, plus everything the steps added.
 
-# %% [markdown] tags=["claim:no-observe-or-steps", "claim:no-name-keyword"]
+# %% [markdown] tags=["claim:no-events", "claim:no-name-keyword"]
 # ## Watching it fill up
 #
 # > **Beyond the original PocketFlow:** `observe`, the events it delivers, and node names

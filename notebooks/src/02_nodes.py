@@ -131,7 +131,7 @@ shared = {"note": NOTE}
 SummarizeOrApologize(flaky(5), max_retries=3).run(shared)
 shared["summary"]
 
-# %% [markdown] tags=["claim:no-observe-or-steps", "claim:no-name-keyword"]
+# %% [markdown] tags=["claim:no-events", "claim:no-name-keyword"]
 # ## One node, phase by phase
 #
 # > **Beyond the original PocketFlow:** `node.steps(shared)` (and `asteps` for async nodes

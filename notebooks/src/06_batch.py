@@ -175,7 +175,7 @@ shared["index"]
 # %%
 each_folder
 
-# %% [markdown]
+# %% [markdown] tags=["claim:no-toolkit"]
 # ## Watching a batch run
 #
 # > **Beyond the original PocketFlow:** `run_live`, like all of `pocketflow_widgets`, belongs

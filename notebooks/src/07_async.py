@@ -206,7 +206,7 @@ print(f"about {slow / fast:.0f}x faster")
 # %% [markdown]
 # Six waits of 0.1 seconds take about 0.6 seconds in turn and about 0.1 seconds together.
 
-# %% [markdown]
+# %% [markdown] tags=["claim:no-toolkit"]
 # ### Seeing the overlap: a timeline of the run
 #
 # > **Beyond the original PocketFlow:** `arecord` (which records a run) and `Timeline` (which
@@ -420,7 +420,7 @@ def fetch_then_suggest(batch_flow, name):
     return batch_flow(start=fetch, name=name)
 
 
-# %% [markdown]
+# %% [markdown] tags=["claim:no-toolkit"]
 # > **Beyond the original PocketFlow:** `arun_live` and its `timeline=True` come from this
 # > library's notebook toolkit, `pocketflow_widgets`. The two batch flows are the original's.
 #
@@ -589,7 +589,7 @@ lines = inspect.getsource(BaseNode._steps).splitlines()
 at = next(i for i, line in enumerate(lines) if "prep_async(" in line)
 print(textwrap.dedent("\n".join(lines[at - 1 : at + 3])))
 
-# %% [markdown]
+# %% [markdown] tags=["claim:parallel-batch-uses-gather"]
 # (`yield from` is how this library awaits inside the generator that also hands out the
 # events of Chapter 2's stepping.) A parallel batch starts one task per item and waits for all
 # of them. This is the function that does it, and that cancels the other items when one
@@ -691,7 +691,7 @@ check("in threads", FetchInThreads)
 # threads come from a pool that the whole program shares: at least five threads, more on a
 # machine with more cores.)
 
-# %% [markdown]
+# %% [markdown] tags=["claim:parallel-items-run-on-after-failure"]
 # ## Recap
 #
 # * A blocking wait stops everything. An `await` lets other tasks run meanwhile.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import inspect
 import os
 import re
 import sys
@@ -30,6 +31,8 @@ import pocketflow
 
 ROOT = Path(__file__).resolve().parents[2]
 TAG = re.compile(r"claim:(?P<id>.*)")
+#: How a chapter opens a note on what the original does (see test_notebooks.py).
+CALLOUT = "> **Beyond the original PocketFlow:**"
 ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
@@ -329,7 +332,14 @@ def _(pf: ModuleType) -> None:
         pf.Flow(start=pf.Node(), max_steps=25)
 
 
-@claim("no-observe-or-steps", differs=True)
+@claim("no-toolkit", differs=True)
+def _(pf: ModuleType) -> None:
+    assert not hasattr(pf, "observe") and not hasattr(pf, "trace")
+    drawn = ("_repr_mimebundle_", "_repr_svg_", "_repr_html_", "_repr_markdown_")
+    assert not any(hasattr(pf.Flow, method) for method in drawn), "a flow draws itself"
+
+
+@claim("no-events", differs=True)
 def _(pf: ModuleType) -> None:
     assert not hasattr(pf, "observe")
     assert not hasattr(pf.Node(), "steps") and not hasattr(pf.AsyncFlow(), "asteps")
@@ -512,6 +522,11 @@ def _(pf: ModuleType) -> None:
     assert sorted(finished) == ["egg", "tomato"], "the other items did not run on"
 
 
+@claim("parallel-batch-uses-gather", differs=True)
+def _(pf: ModuleType) -> None:
+    assert "asyncio.gather(" in inspect.getsource(pf.AsyncParallelBatchNode)
+
+
 @claim("parallel-results-in-order")
 def _(pf: ModuleType) -> None:
     class Fetch(pf.AsyncParallelBatchNode):
@@ -582,6 +597,18 @@ def test_every_tagged_claim_has_a_check() -> None:
 def test_every_check_belongs_to_a_tagged_claim() -> None:
     orphans = sorted(set(CHECKS) - set(tagged_claims()))
     assert not orphans, f"checks of claims that no chapter cell is tagged with: {orphans}"
+
+
+def test_every_callout_is_a_tagged_claim() -> None:
+    """A callout says how the original behaves, so its cell carries the claims it makes."""
+    untagged = [
+        f"{source.stem}/{cell.id}"
+        for source in build.select([])
+        for cell in build.read(source).cells
+        if CALLOUT in cell.source
+        and not any(TAG.fullmatch(tag) for tag in cell.metadata.get("tags", []))
+    ]
+    assert not untagged, f"callouts without a claim:<id> tag: {untagged}"
 
 
 @pytest.mark.parametrize("claim_id", sorted(CHECKS))
