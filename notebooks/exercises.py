@@ -246,7 +246,7 @@ def _new_files_only(flow_class: Any) -> str:
 
 
 #: Seconds that four overlapping calls of 0.1 s stay well under, and four in turn exceed.
-SLOW: Final = 0.25
+SLOW: Final = 0.3
 
 
 @exercise("in threads")
