@@ -30,9 +30,12 @@ from pocketflow import (
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 sys.path.insert(0, str(NOTEBOOKS))  # as in a chapter's kernel: standin, checksums, exercises
-exercises = importlib.import_module("exercises")
-standin = importlib.import_module("standin")
-checksums = importlib.import_module("checksums")
+try:
+    exercises = importlib.import_module("exercises")
+    standin = importlib.import_module("standin")
+    checksums = importlib.import_module("checksums")
+finally:  # the folder also holds build.py, which must not shadow anything for other tests
+    sys.path.remove(str(NOTEBOOKS))
 
 
 @pytest.fixture(autouse=True)
