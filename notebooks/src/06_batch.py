@@ -27,13 +27,17 @@ FILES = {
     "soup.txt": "A good stock takes hours. Bones and vegetables simmer slowly.",
 }
 
-# %% [markdown] tags=["claim:batch-node-exec-per-item"]
+# %% [markdown] tags=["claim:batch-node-exec-per-item", "claim:string-items-are-characters"]
 # ## `BatchNode`: one step, many items
 #
 # A `BatchNode`'s `prep` returns a list of items (any iterable; `None` means none). `exec` is
 # then called once per item, with retries per item if `max_retries` is set. `post` receives
 # the list of results, in the same order as the items. `prep` and `post` still run once, so
-# reading and writing `shared` happens in one place:
+# reading and writing `shared` happens in one place.
+#
+# > **Beyond the original PocketFlow:** a `prep` that returns a single string is refused here,
+# > with a `TypeError` that names the node. In the original, a string is iterable, so each of
+# > its characters becomes an item: one text summarised letter by letter.
 
 
 # %%

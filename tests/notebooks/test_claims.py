@@ -413,6 +413,23 @@ def _(pf: ModuleType) -> None:
     assert empty["doubled"] == []
 
 
+@claim("string-items-are-characters", differs=True)
+def _(pf: ModuleType) -> None:
+    class Upper(pf.BatchNode):
+        def prep(self, shared):
+            return "abc"
+
+        def exec(self, item):
+            return item.upper()
+
+        def post(self, shared, prep_res, exec_res):
+            shared["items"] = exec_res
+
+    shared: dict[str, Any] = {}
+    Upper().run(shared)
+    assert shared == {"items": ["A", "B", "C"]}
+
+
 @claim("batch-flow-post-gets-none")
 def _(pf: ModuleType) -> None:
     seen = []
