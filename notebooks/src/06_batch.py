@@ -187,13 +187,14 @@ each_folder
 #
 # `run_live` from `pocketflow_widgets` shows the flow's graph in the cell and runs the flow,
 # updating the picture as events arrive: the node running now and the nodes that have run,
-# how many times the run took each edge (the count under its action), and, on each batch
-# flow's frame, how many of its items are done.
+# how many times the run took each edge (the count beside it), and how far each batch has got
+# (hover over a batch flow's frame: its tooltip gives its runs done so far, such as `[1/2]`).
 #
 # The stand-in model answers instantly, so this version of `Index` waits a fifth of a second
 # per file, as a real model call might. Run the cell and watch the batch advance file by
 # file. When the run is over, the cell keeps the picture of how it ended: no node is current
-# any more, every node has run, and each frame shows its last count: 2/2.
+# any more, and the counts beside the edges add up the whole run: `files in folder` was
+# entered twice, once per folder, and `SlowIndex` ran four times, once per file.
 
 # %%
 import time
