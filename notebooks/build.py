@@ -12,6 +12,7 @@ stream joined by nbconvert, and written next to the source as ``NN_name.ipynb``,
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -32,6 +33,17 @@ KERNELSPEC: Final = {
 }
 CELL_TIMEOUT: Final = 60
 
+#: The tag of a code cell that solves an exercise: its source is hidden until the reader asks.
+SOLUTION: Final = "solution"
+
+#: Where the kernel keeps the code of a cell, as a warning raised in that cell names it: a
+#: temporary file such as ``/tmp/ipykernel_1234/567.py`` (the kernel's process id and a hash).
+KERNEL_CELL_FILE: Final = re.compile(r"(?:[A-Za-z]:)?[^\s\"']*ipykernel_\d+[/\\]\d+\.py")
+#: How a stored output names such a file: the same in every build and on every machine.
+CELL_FILE: Final = "<cell>"
+#: Where an object lives in memory, as a default repr shows it (``<... object at 0x7f...>``).
+ADDRESS: Final = re.compile(r"( object) at 0x[0-9a-fA-F]+>")
+
 #: What jupytext notes about a source's layout (blank lines after a cell) so that it can write
 #: the text back; a notebook has no use for it.
 JUPYTEXT_LAYOUT: Final = frozenset({"lines_to_next_cell"})
@@ -39,6 +51,8 @@ JUPYTEXT_LAYOUT: Final = frozenset({"lines_to_next_cell"})
 
 def read(source: Path) -> nbformat.NotebookNode:
     """The unexecuted notebook of ``source``: its cells with their tags, stable ids, the kernel.
+
+    A cell tagged ``solution`` also gets ``jupyter.source_hidden``, so that its code is folded.
 
     Raises ``ValueError`` for cell metadata other than tags: the notebook would lose it, and
     jupytext keeps a malformed marker such as ``# %% tags=solution`` as metadata, not an error.
@@ -59,6 +73,9 @@ def read(source: Path) -> nbformat.NotebookNode:
         cell.metadata = nbformat.NotebookNode(
             {key: value for key, value in cell.metadata.items() if key == "tags"}
         )
+        if SOLUTION in cell.metadata.get("tags", ()):
+            # JupyterLab shows the cell's output and folds its code away until clicked.
+            cell.metadata["jupyter"] = nbformat.NotebookNode({"source_hidden": True})
         notebook.cells.append(cell)
     return notebook
 
@@ -76,10 +93,27 @@ def build(source: Path) -> Path:
     client.execute()
     # Each flush of a stream arrives as its own output; a reader sees them as one.
     CoalesceStreamsPreprocessor().preprocess(notebook, {})
+    sanitize(notebook)
     target = HERE / f"{source.stem}.ipynb"
     nbformat.validate(notebook)
     nbformat.write(notebook, target)
     return target
+
+
+def sanitize(notebook: nbformat.NotebookNode) -> None:
+    """Keep what differs from one machine or run to the next out of the stored outputs.
+
+    A warning printed by the kernel starts with the file it was raised in, which for a cell is
+    a temporary file of that kernel: it is stored as ``<cell>``. The plain-text form of a
+    widget (what a reader without widgets sees) is a default repr with a memory address: it is
+    stored without it. ``sanitize.cfg`` masks both for nbval, which compares a fresh run.
+    """
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                output["text"] = KERNEL_CELL_FILE.sub(CELL_FILE, output["text"])
+            elif "text/plain" in output.get("data", {}):
+                output["data"]["text/plain"] = ADDRESS.sub(r"\1>", output["data"]["text/plain"])
 
 
 def select(prefixes: list[str]) -> list[Path]:

@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] tags=["claim:no-toolkit", "claim:no-name-keyword", "claim:no-events"]
 # # A tour of the toolkit
 #
 # `pocketflow_widgets` is the notebook side of this project: it draws a flow, runs it while the
@@ -6,6 +6,20 @@
 # out in time. This page
 # shows each tool once, on one small flow. The chapters that follow explain the ideas behind
 # them; come back here when you want the tool itself.
+#
+# > **Beyond the original PocketFlow:** everything on this page is an addition of this
+# > library: the toolkit, and the `name=` keyword, the events and the traces of the core that
+# > it is built on. The flows themselves (`Node`, `Flow`, `>>`, actions) are the original's,
+# > and each chapter marks an addition where it first uses one.
+#
+# **What you will learn:**
+#
+# * how to draw a flow, watch it run, and step through it phase by phase
+# * how to record a run, save it, and replay it
+# * how to run async flows in a notebook, and lay a run out in time
+#
+# **What you need:** Python, and a first look at PocketFlow's nodes and flows. The chapters
+# explain the ideas; this page only shows the tools.
 
 # %%
 import asyncio
@@ -64,6 +78,19 @@ run_live(research, shared)
 shared["answer"]
 
 # %% [markdown]
+# ## What the drawing says
+#
+# Every view of a run marks each node with its state: running now (or paused at), visited,
+# failed, or not run yet; under an edge, how many times the run took it. `legend()` draws one
+# node in each state, in the same colours and outlines as the views; `print(legend())` says it
+# in words.
+
+# %%
+from pocketflow.display import legend
+
+legend()
+
+# %% [markdown]
 # ## `Stepper`: one phase at a time
 #
 # **Step** pulls the next event (a node starts, `prep` returns, `exec` returns, `post` picks an
@@ -79,14 +106,17 @@ stepper
 # %% [markdown]
 # ## `record`, `show` and `Replay`: a run to keep
 #
-# `record` runs a flow and returns its trace, which saves to JSON lines and loads back. `show`
-# lays a trace over the graph; `Replay` browses it step by step with a slider.
+# `record` runs a flow and returns its trace, which saves to JSON lines and loads back. A
+# trace is a list of steps; the `"start"` steps, in order, are the path the run took, loops
+# included (`trace.visited` lists each node once, in the order it first ran). `show` lays a
+# trace over the graph; `Replay` browses it step by step with a slider.
 
 # %%
 trace = record(research, {"notes": []}, snapshots=True)
 trace.save("research_trace.jsonl")
 loaded = Trace.load("research_trace.jsonl")
-print(len(loaded), "steps; path:", " -> ".join(loaded.visited))
+path = [step.name for step in loaded if step.kind == "start"]  # every node entered, in order
+print(len(loaded), "steps; path:", " -> ".join(path))
 show(research, loaded)
 
 # %%
@@ -130,7 +160,7 @@ more = {"topic": "bats"}
 run(fetch_flow, more)
 more
 
-# %% [markdown]
+# %% [markdown] tags=["claim:no-toolkit"]
 # ## `Timeline`: a run in time
 #
 # > **Beyond the original PocketFlow:** timelines, the recorded runs they draw (`record`,
@@ -160,3 +190,10 @@ timeline = Timeline(await arecord(fetch_all, {"topics": ["owls", "bats", "moths"
 waited = [timeline.lanes[bar.lane]["label"] for bar in timeline.bars if bar.kind == "wait"]
 print("lanes:", [lane["label"] for lane in timeline.lanes], "waited:", waited)
 timeline
+
+# %% [markdown]
+# ## Further reading
+#
+# * this library's `docs/divergences.md`: where it differs from the original PocketFlow, and
+#   why
+# * the original's documentation, *Core Abstraction*: the pages *Node* and *Flow*

@@ -8,6 +8,15 @@
 #
 # This chapter is about that dictionary: how steps use it, what belongs in it, and what is
 # better kept somewhere else.
+#
+# **What you will learn:**
+#
+# * how nodes pass work to one another through one dictionary, `shared`
+# * how to lay out `shared` before writing the nodes
+# * what does not belong in it: configuration and clients
+#
+# **What you need:** Python: classes, methods and dictionaries. No model and no network:
+# `standin.py` answers for them.
 
 # %%
 from pocketflow import Flow, Node, observe
@@ -78,13 +87,18 @@ shared = {"filename": "bees.txt"}
 flow.run(shared)
 shared
 
-# %% [markdown]
+# %% [markdown] tags=["claim:shared-is-not-copied"]
 # The flow did not return the summary, and it did not need to. It wrote into the very
 # dictionary we passed in, which is not copied at any point. After the run, `shared` *is* the
 # result: the input we gave, plus everything the steps added.
 
-# %% [markdown]
+# %% [markdown] tags=["claim:no-events", "claim:no-name-keyword"]
 # ## Watching it fill up
+#
+# > **Beyond the original PocketFlow:** `observe`, the events it delivers, and node names
+# > (`node.name`, the class name unless you pass `name=`) are additions of this library. The
+# > original reports nothing while a flow runs, and its nodes have no name: `name=` is a
+# > `TypeError` there.
 #
 # `pocketflow.observe` lets you listen to a run without changing its code. Each callback
 # receives an event for every phase of every node. Later chapters use this for live views and
@@ -180,15 +194,6 @@ shared = {"filename": "bees.txt"}
 Flow(start=load).run(shared)
 print(json.dumps(shared, indent=2))
 
-# %% [markdown]
-# ## Summary
-#
-# * Nodes talk to each other only through `shared`, one dictionary that the whole run passes
-#   around and never copies. After a run, it holds the results.
-# * Decide its keys up front; they are the contract between your nodes.
-# * Put data in it. Keep configuration on the node (or in params), and keep clients and
-#   handles out of it altogether.
-
 # %% [markdown] tags=["exercise"]
 # ## Try this
 #
@@ -197,9 +202,26 @@ print(json.dumps(shared, indent=2))
 # `Summarize`, run the flow on `{"filename": "bees.txt"}` and print `shared["stats"]`.
 #
 # Hint: `prep` can return both texts as a tuple. Only `post` writes to `shared`.
+#
+# Write your answer in the next cell, then run the check under it. Until the answer is right,
+# the check says what it expected and what it saw: below, it speaks of the empty answer. One
+# solution comes after it, its code folded away: click the `···` to unfold it.
+
+
+# %%
+class CountWords(Node):
+    pass  # your answer: prep, exec and post
+
+
+# %%
+from exercises import check
+
+check("count words", CountWords)
 
 # %% [markdown]
 # ### Solution
+#
+# One answer, folded; the check after it runs on it.
 
 
 # %% tags=["solution"]
@@ -220,3 +242,20 @@ load >> Summarize(call_llm) >> CountWords()
 shared = {"filename": "bees.txt"}
 Flow(start=load).run(shared)
 print(shared["stats"])
+
+# %%
+check("count words", CountWords)
+
+# %% [markdown]
+# ## Recap
+#
+# * Nodes talk to each other only through `shared`, one dictionary that the whole run passes
+#   around and never copies. After a run, it holds the results.
+# * Decide its keys up front; they are the contract between your nodes.
+# * Put data in it. Keep configuration on the node (or in params), and keep clients and
+#   handles out of it altogether.
+
+# %% [markdown]
+# ## Further reading
+#
+# * the original's documentation, *Core Abstraction › Communication*: the shared store

@@ -5,6 +5,14 @@
 # methods, `prep`, `exec` and `post`, each with its own job. This chapter explains why the
 # work is split three ways, and what the split buys: retries, a fallback when every retry
 # fails, and a run you can walk through one phase at a time.
+#
+# **What you will learn:**
+#
+# * what `prep`, `exec` and `post` each do, and why `exec` never touches `shared`
+# * retries with `max_retries` and `wait`, and `exec_fallback` when every try fails
+# * how to walk a run one phase at a time, with `node.steps()` and the `Stepper`
+#
+# **What you need:** Chapter 1.
 
 # %%
 from pocketflow import Flow, Node
@@ -98,13 +106,13 @@ shared = {"note": NOTE}
 Summarize(flaky(2), max_retries=3, wait=0.1).run(shared)
 shared["summary"]
 
-# %% [markdown]
+# %% [markdown] tags=["claim:only-exec-is-retried"]
 # Two tries failed, the third succeeded, and `prep` and `post` each ran once. Retrying
 # repeats the work, not the bookkeeping. With the default `max_retries=1` there is a single
 # try and the first exception propagates. `wait` sleeps the whole thread: that is fine in a
 # script, but in async code (Chapter 7) the waiting is done without blocking.
 
-# %% [markdown]
+# %% [markdown] tags=["claim:fallback-result-goes-to-post"]
 # ## When every try fails: `exec_fallback`
 #
 # After the last failed try, the node calls `exec_fallback(prep_res, exc)`. By default it
@@ -123,8 +131,13 @@ shared = {"note": NOTE}
 SummarizeOrApologize(flaky(5), max_retries=3).run(shared)
 shared["summary"]
 
-# %% [markdown]
+# %% [markdown] tags=["claim:no-events", "claim:no-name-keyword"]
 # ## One node, phase by phase
+#
+# > **Beyond the original PocketFlow:** `node.steps(shared)` (and `asteps` for async nodes
+# > and flows), the events it yields, and the `Stepper` further down are additions of this
+# > library, as is the `name=` keyword that names a flow in its drawing. The original runs a
+# > node or a flow only whole, with `run`, and its nodes have no names.
 #
 # `run` goes through the phases in one go. `node.steps(shared)` goes through the same phases
 # but stops after each one and hands you an **event** describing it: which node, which kind of
@@ -169,7 +182,16 @@ print("after post, summary stored?", "summary" in shared)
 # shows the graph with the current node highlighted, the value of the last phase, and what
 # changed in `shared`.
 #
-# Here it walks the two-node flow of Chapter 1: a note is loaded, then summarised.
+# The drawing marks each node with its state in the run. This is what the looks mean (the
+# tour of the toolkit draws the same legend as a picture):
+
+# %%
+from pocketflow.display import legend
+
+print(legend())
+
+# %% [markdown]
+# Here the Stepper walks the two-node flow of Chapter 1: a note is loaded, then summarised.
 
 
 # %%
@@ -207,29 +229,40 @@ stepper.next_node()  # through LoadNote, to the start of Summarize
 print(stepper.last)
 print(stepper.shared)
 
-# %% [markdown]
-# ## Summary
-#
-# * `prep` reads, `exec` works, `post` writes and chooses the next action.
-# * `exec` sees only its argument, never `shared`. That is what makes it safe to retry, to run
-#   per item, to run concurrently, and to test alone.
-# * `max_retries` and `wait` retry `exec`, and `self.cur_retry` tells each try which it is.
-#   `exec_fallback` turns a final failure into a result.
-# * `node.steps(shared)` yields one event per phase, and the `Stepper` puts that in a panel.
-
 # %% [markdown] tags=["exercise"]
 # ## Try this
 #
 # Write a node `SummarizeWithSource` that always leaves a summary in `shared["summary"]`. It
 # should also record where the summary came from in `shared["source"]`: `"model"` if a try
 # succeeded, `"fallback"` if every try failed, in which case the summary is the note's first
-# eight words followed by `...`. Run it with `flaky(1)` and then with `flaky(5)`, both with
+# eight words, a space and `...`. Run it with `flaky(1)` and then with `flaky(5)`, both with
 # `max_retries=3`.
 #
 # Hint: `post` cannot tell `exec` and `exec_fallback` apart, unless what they return says so.
+#
+# Write your answer in the next cell, then run the check under it. Until the answer is right,
+# the check says what it expected and what it saw: below, it speaks of the empty answer. One
+# solution comes after it, its code folded away: click the `···` to unfold it.
+
+
+# %%
+class SummarizeWithSource(Node):
+    def __init__(self, llm, **retry_options):
+        super().__init__(**retry_options)
+        self.llm = llm
+
+    # your answer: prep, exec, exec_fallback and post
+
+
+# %%
+from exercises import check
+
+check("summary with source", SummarizeWithSource)
 
 # %% [markdown]
 # ### Solution
+#
+# One answer, folded; the check after it runs on it.
 
 
 # %% tags=["solution"]
@@ -255,3 +288,21 @@ for failures in (1, 5):
     shared = {"note": NOTE}
     SummarizeWithSource(flaky(failures), max_retries=3).run(shared)
     print(f"{failures} failures -> {shared['source']}: {shared['summary']}")
+
+# %%
+check("summary with source", SummarizeWithSource)
+
+# %% [markdown]
+# ## Recap
+#
+# * `prep` reads, `exec` works, `post` writes and chooses the next action.
+# * `exec` sees only its argument, never `shared`. That is what makes it safe to retry, to run
+#   per item, to run concurrently, and to test alone.
+# * `max_retries` and `wait` retry `exec`, and `self.cur_retry` tells each try which it is.
+#   `exec_fallback` turns a final failure into a result.
+# * `node.steps(shared)` yields one event per phase, and the `Stepper` puts that in a panel.
+
+# %% [markdown]
+# ## Further reading
+#
+# * the original's documentation, *Core Abstraction › Node*: retries and the fallback

@@ -6,6 +6,14 @@
 # the summaries are data and live in `shared`, but the name of the file to summarise now is
 # an instruction. PocketFlow calls such instructions **params**: a small dict on each node,
 # `self.params`, set by whoever runs the node.
+#
+# **What you will learn:**
+#
+# * what params are for, and how they differ from `shared`
+# * how a flow hands one params dict to every node of a run
+# * why a node's own params are replaced inside a flow
+#
+# **What you need:** Chapters 1 and 2.
 
 # %%
 from pocketflow import Flow, Node
@@ -49,16 +57,17 @@ shared["summaries"]
 
 # %% [markdown]
 # Why not put `"current_file"` in `shared` instead? Because `shared` is one dictionary for the
-# whole run. If two runs of the node are in progress at the same time (Chapter 7 runs many at
-# once), they would overwrite each other's "current" file. Params belong to one run of one
-# node, so they cannot collide.
+# whole run. Two runs in progress at the same time would overwrite each other's "current"
+# file, and Chapter 7, which runs many at once, shows exactly that. Params belong to one run,
+# so two runs cannot collide.
 
-# %% [markdown]
+# %% [markdown] tags=["claim:one-params-dict-per-run"]
 # ## A flow hands its params down
 #
-# A flow has params too. Before each node runs, the flow gives it a copy of the flow's own
-# params, so every node in the flow works on the same item. Here a second node counts the
-# words of the same file, and a `Report` node prints what it was given:
+# A flow has params too. When a run of the flow starts, the flow copies its own params into
+# one new dict, and before each node runs, it hands that same dict to the node. So every node
+# of the run works on the same item. Here a second node counts the words of the same file,
+# and a `Report` node prints what it was given:
 
 
 # %%
@@ -90,7 +99,7 @@ flow.run(shared)
 print(shared["summaries"])
 print(shared["word_counts"])
 
-# %% [markdown]
+# %% [markdown] tags=["claim:flow-replaces-node-params"]
 # ## Inside a flow, a node's own params are replaced
 #
 # A flow does not merge its params into the node's. It **replaces** them. Whatever you set on
@@ -103,10 +112,14 @@ flow = Flow(start=report)
 flow.set_params({"filename": "moon.txt"})
 flow.run({})
 
-# %% [markdown]
+# %% [markdown] tags=["claim:no-error-note"]
 # `"style"` is gone and `"filename"` is the flow's. With a flow that has no params, the node
-# gets an empty dict, which is why this run fails in `prep`. On Python 3.11 and later, the
-# error carries a note that says which phase of which node raised it:
+# gets an empty dict, which is why this run fails in `prep`. The error carries a note that
+# says which phase of which node raised it.
+#
+# > **Beyond the original PocketFlow:** the note is an addition of this library. The original
+# > lets the same `KeyError` through with nothing attached, so the traceback alone has to say
+# > which node of the graph failed.
 
 # %%
 summarize = Summarize()
@@ -115,10 +128,10 @@ try:
     Flow(start=summarize).run({"files": FILES, "summaries": {}})
 except KeyError as exc:
     print(f"KeyError: {exc}")
-    for note in getattr(exc, "__notes__", []):  # notes exist from Python 3.11
+    for note in exc.__notes__:
         print(note)
 
-# %% [markdown]
+# %% [markdown] tags=["claim:flow-replaces-node-params"]
 # This is deliberate. A flow is a template that may run many times with different params:
 # Chapter 6's `BatchFlow` runs the same nodes once per file. Each of those runs must see
 # exactly its own params, with nothing left over from the previous run or from something set
@@ -131,19 +144,30 @@ except KeyError as exc:
 # %%
 summarize.params
 
-# %% [markdown]
+# %% [markdown] tags=["claim:one-params-dict-per-run"]
 # So a setting that belongs to the node itself, and should hold in every run, is not a
-# param. It is configuration, and it goes to the constructor, as in Chapter 1:
-# `Summarize(max_words=12)`. Keep params for what identifies the item, and treat them as
-# read-only inside the node.
-
-# %% [markdown]
-# ## Summary
+# param. It is configuration, and it goes to the constructor, as Chapter 1's
+# `Summarize(call_llm, max_words=6)` received its model and its word limit. Keep params for
+# what identifies the item.
 #
-# * `self.params` says which item a node works on. `shared` holds the items and the results.
-# * Running a node alone, you set its params with `set_params`. Inside a flow, the flow sets
-#   them: every node gets a copy of the flow's params, which replaces its own.
-# * Settings that must survive that replacement are configuration: constructor arguments.
+# And treat them as read-only inside the node. The dict a node receives is not its own: it is
+# the one dict of this run of the flow, and the nodes after it receive the very same object.
+# A node that writes to `self.params` changes what every later node of the run sees (the
+# flow's own params, which were copied when the run started, are left alone):
+
+
+# %%
+class Stamp(Node):
+    def prep(self, shared):
+        self.params["stamped_by"] = self.name  # a write that the next node will see
+
+
+stamp = Stamp()
+stamp >> Report()
+stamped = Flow(start=stamp)
+stamped.set_params({"filename": "bees.txt"})
+stamped.run({})
+print("the flow's own params:", stamped.params)
 
 # %% [markdown] tags=["exercise"]
 # ## Try this
@@ -153,9 +177,24 @@ summarize.params
 # count and summary.
 #
 # (You have just written by hand the loop that Chapter 6's `BatchFlow` runs for you.)
+#
+# Write your answer in the next cell, then run the check under it. Until the answer is right,
+# the check says what it expected and what it saw: below, it speaks of the empty answer. One
+# solution comes after it, its code folded away: click the `···` to unfold it.
+
+# %%
+shared = {"files": FILES, "summaries": {}, "word_counts": {}}
+# your answer: run the Summarize >> CountWords flow once per file, on this shared
+
+# %%
+from exercises import check
+
+check("every file", shared)
 
 # %% [markdown]
 # ### Solution
+#
+# One answer, folded; the check after it runs on it.
 
 # %% tags=["solution"]
 summarize = Summarize()
@@ -170,3 +209,21 @@ for filename in FILES:
 for filename in FILES:
     count, summary = shared["word_counts"][filename], shared["summaries"][filename]
     print(f"{filename:<10} {count:>2} words  {summary}")
+
+# %%
+check("every file", shared)
+
+# %% [markdown]
+# ## Recap
+#
+# * `self.params` says which item a node works on. `shared` holds the items and the results.
+# * Running a node alone, you set its params with `set_params`. Inside a flow, the flow sets
+#   them: each run copies the flow's params once, and hands that one dict to every node it
+#   runs, in place of the node's own.
+# * Settings that must survive that replacement are configuration: constructor arguments.
+
+# %% [markdown]
+# ## Further reading
+#
+# * the original's documentation, *Core Abstraction › Communication*: the part on params
+# * the original's documentation, *Core Abstraction › Batch*, where params earn their keep

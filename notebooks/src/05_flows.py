@@ -1,11 +1,21 @@
-# %% [markdown]
+# %% [markdown] tags=["claim:flow-exec-never-called"]
 # # Chapter 5 · Flows inside flows
 #
-# A flow has the same three phases as a node. Its `prep` and `post` work like any node's, and
-# its `exec` *is* the walk through its graph. So a flow **is** a node, and you can put it
-# anywhere a node can go, including inside another flow. That is how a large workflow stays
+# A flow is run like a node: `prep`, then the work, then `post`, whose result is what the run
+# returns. Its `prep` and `post` work like any node's. The work in the middle is the walk
+# through its graph, which takes the place of `exec`: a flow's `exec` is never called. So a
+# flow **is** a node, and you can put it anywhere a node can go, including inside another
+# flow. That is how a large workflow stays
 # readable: each part is a small flow with a name, and the top level shows how the parts
 # connect.
+#
+# **What you will learn:**
+#
+# * why a flow can be a node of another flow, and how its result picks the edge out
+# * how to give a flow its own `prep` and `post`
+# * how params and events reach the nodes of a sub-flow, and how stepping goes into it
+#
+# **What you need:** Chapters 1 to 4.
 
 # %%
 from pocketflow import Flow, Node, observe
@@ -99,7 +109,7 @@ blog
 # The drawing shows `writing` as a box inside `blog`, its own nodes inside the box, and the
 # two edges out of the box labelled with the actions the sub-flow can end on.
 
-# %% [markdown]
+# %% [markdown] tags=["claim:subflow-result-picks-edge"]
 # ## The sub-flow's result picks the outer edge
 #
 # Recall from Chapter 4 that a flow returns the action of the last node it ran. For
@@ -163,6 +173,27 @@ shared = {"topic": "quantum knitting", "sources": []}
 print("result:", desk.run(shared))
 print("drafts written:", shared["drafts_written"])
 
+# %% [markdown] tags=["claim:nested-flow-params-replaced"]
+# ## A sub-flow's params come from its parent
+#
+# Chapter 3 showed that a flow replaces the params of each node it runs. A sub-flow is one of
+# those nodes, so its own params are replaced by its parent's too, and those are what it
+# hands down to its nodes. Params set on a sub-flow count only when it runs on its own:
+
+
+# %%
+class ShowParams(Node):
+    def prep(self, shared):
+        print(f"{self.name} sees {self.params}")
+
+
+inner = Flow(start=ShowParams(), name="inner")
+inner.set_params({"style": "short"})
+outer = Flow(start=inner, name="outer")
+outer.set_params({"topic": "bees"})
+outer.run({})
+inner.run({})
+
 # %% [markdown]
 # ## Stepping into a sub-flow
 #
@@ -186,24 +217,35 @@ print("outline so far:", stepper.shared["outline"])
 # Press **Step** in a running notebook to watch `Check` decide, the sub-flow end, and the
 # outer flow take the `approve` edge.
 
-# %% [markdown]
-# ## Summary
-#
-# * A flow is a node, so it can be the start or a successor inside another flow, at any depth.
-# * The sub-flow's result (by default its last node's action) selects the edge out of it.
-# * Subclass `Flow` to give a flow its own `prep` and `post`. `post` can rewrite the result.
-# * Events carry the path of enclosing flows. Stepping and the `Stepper` go into sub-flows.
-
 # %% [markdown] tags=["exercise"]
 # ## Try this
 #
 # Nest one level deeper. Build a flow `daily` whose start is the whole `blog` flow, followed
-# by a node `Notify` that prints `published: <first line of the post>` or `archived: <first
-# line of the post>`. Run it for `"honeybee dance"`, printing the path of every node that
-# starts. What is the path of `Check` now? Draw `daily`.
+# by a node `Notify` that prints `published: <title>` or `archived: <title>`, where the title
+# is the first line of the post without its leading `# `. Run it for `"honeybee dance"`,
+# printing the path of every node that starts. What is the path of `Check` now? Draw `daily`.
+#
+# Write your answer in the next cell, then run the check under it. Until the answer is right,
+# the check says what it expected and what it saw: below, it speaks of the empty answer. One
+# solution comes after it, its code folded away: click the `···` to unfold it.
+
+
+# %%
+class Notify(Node):
+    pass  # your answer
+
+
+daily = Flow(start=blog, name="daily")  # your answer: with Notify after blog
+
+# %%
+from exercises import check
+
+check("daily", daily)
 
 # %% [markdown]
 # ### Solution
+#
+# One answer, folded; the check after it runs on it.
 
 
 # %% tags=["solution"]
@@ -222,3 +264,19 @@ daily = Flow(start=blog, name="daily")
 with observe(print_start):
     daily.run({"topic": "honeybee dance"})
 daily
+
+# %%
+check("daily", daily)
+
+# %% [markdown]
+# ## Recap
+#
+# * A flow is a node, so it can be the start or a successor inside another flow, at any depth.
+# * The sub-flow's result (by default its last node's action) selects the edge out of it.
+# * Subclass `Flow` to give a flow its own `prep` and `post`. `post` can rewrite the result.
+# * Events carry the path of enclosing flows. Stepping and the `Stepper` go into sub-flows.
+
+# %% [markdown]
+# ## Further reading
+#
+# * the original's documentation, *Core Abstraction › Flow*: the part on nested flows

@@ -5,6 +5,17 @@
 # page to download, a database to reply. While a plain Python function waits, nothing else in
 # the program can run. This chapter shows the async variants of nodes and flows. They wait in
 # a way that lets other work go on, which makes it possible to wait for many things at once.
+#
+# **What you will learn:**
+#
+# * why an `await` lets other work go on while a blocking call does not
+# * `AsyncNode`, `AsyncFlow`, and the four async batches, in turn and in parallel
+# * how to see concurrency on a timeline
+# * what goes wrong: a blocking call, a shared key, a forgotten `await`, a failing item
+# * how this library runs an async flow underneath
+#
+# **What you need:** Chapters 1 to 6, and Python's `async` and `await` at the level of "a
+# coroutine is awaited".
 
 # %%
 import asyncio
@@ -58,12 +69,16 @@ await ticker
 # (A cell can `await` at the top level because the kernel's loop is already running. More on
 # that at the end of the chapter.)
 
-# %% [markdown]
+# %% [markdown] tags=["claim:async-cur-retry-unset"]
 # ## `AsyncNode` and `AsyncFlow`: fetch, then suggest
 #
 # An `AsyncNode` has the same three phases, written as coroutines: `prep_async`,
 # `exec_async` and `post_async`, plus `exec_fallback_async`. Retries work as before, but the
 # pause between tries is an async wait.
+#
+# > **Beyond the original PocketFlow:** here `self.cur_retry` counts the tries of an async
+# > node too, as it does for a plain one (Chapter 2). The original never sets it on async
+# > nodes: reading it in `exec_async` raises `AttributeError` there.
 #
 # The example asks a (stand-in) recipe site for recipes with an ingredient. That is a network
 # call, so it is awaited. Then a language model suggests one of the recipes. `fetch_recipes`
@@ -96,7 +111,7 @@ class SuggestRecipe(Node):
         shared["suggestion"] = exec_res
 
 
-# %% [markdown]
+# %% [markdown] tags=["claim:async-flow-runs-sync-nodes"]
 # `SuggestRecipe` is a plain `Node`. An `AsyncFlow` awaits its async nodes and simply calls
 # the plain ones, so the two mix freely. Keep plain nodes for quick work, though: while one
 # runs, it holds the loop like any plain function.
@@ -116,9 +131,16 @@ await recipe_flow.run_async(shared)
 print(shared["recipes"])
 print(shared["suggestion"])
 
-# %% [markdown]
-# A plain `Flow` cannot run an async node, because it has no loop to await on. It says so,
-# and what to use instead, here as soon as it is given an async node to start with:
+# %% [markdown] tags=["claim:async-start-node-fails-when-run"]
+# A plain `Flow` cannot run an async node. It runs each node by calling it, as plain code,
+# and plain code cannot await: the phases of an async node are coroutines, and only an
+# `AsyncFlow` (or your own `await`) runs them. An `AsyncNode` therefore refuses to be run the
+# plain way, with `RuntimeError("Use run_async.")`. This library adds which node and which
+# flow, and what to use instead, and says so as soon as an async node is wired as a plain
+# flow's start:
+#
+# > **Beyond the original PocketFlow:** the original accepts `Flow(start=FetchRecipes())`
+# > and fails only when the flow is run, with the bare message `Use run_async.`
 
 # %%
 try:
@@ -126,7 +148,7 @@ try:
 except RuntimeError as exc:
     print(exc)
 
-# %% [markdown]
+# %% [markdown] tags=["claim:parallel-results-in-order"]
 # ## Many waits at once: `AsyncBatchNode` and `AsyncParallelBatchNode`
 #
 # Fetching recipes for six ingredients one after another takes six waits. Since the waits do
@@ -184,7 +206,7 @@ print(f"about {slow / fast:.0f}x faster")
 # %% [markdown]
 # Six waits of 0.1 seconds take about 0.6 seconds in turn and about 0.1 seconds together.
 
-# %% [markdown]
+# %% [markdown] tags=["claim:no-toolkit"]
 # ### Seeing the overlap: a timeline of the run
 #
 # > **Beyond the original PocketFlow:** `arecord` (which records a run) and `Timeline` (which
@@ -239,7 +261,7 @@ timeline = Timeline(trace)
 for batch in ["in turn", "at once"]:
     print(f"{batch}: at most {most_at_once(timeline, batch)} running at a time")
 
-# %% [markdown]
+# %% [markdown] tags=["claim:no-max-concurrency"]
 # ## Limiting concurrency: `max_concurrency`
 #
 # > **Beyond the original PocketFlow:** `max_concurrency` is an addition of this library. In
@@ -398,7 +420,7 @@ def fetch_then_suggest(batch_flow, name):
     return batch_flow(start=fetch, name=name)
 
 
-# %% [markdown]
+# %% [markdown] tags=["claim:no-toolkit"]
 # > **Beyond the original PocketFlow:** `arun_live` and its `timeline=True` come from this
 # > library's notebook toolkit, `pocketflow_widgets`. The two batch flows are the original's.
 #
@@ -423,16 +445,17 @@ await arun_live(AsyncFlow(start=in_turn_flow, name="two batch flows"), shared, t
 for ingredient in shared["ingredients"]:
     print(f"{ingredient:>7}: {shared['suggestions'][ingredient]}")
 
-# %% [markdown]
+# %% [markdown] tags=["claim:parallel-items-run-on-after-failure"]
 # ## When something fails
 #
 # If one item of a parallel batch raises, the batch has failed, and there is no point
-# letting the rest finish. The other items are **cancelled**, and `run_async` waits until
-# they have stopped before the exception reaches you. No stray task is left running in the
-# background. To see it, this version notes how each fetch ended:
+# letting the rest finish. In this library, the other items are **cancelled**, and
+# `run_async` waits until they have stopped before the exception reaches you. No stray task
+# is left running in the background. To see it, this version notes how each fetch ended:
 #
-# > **Unlike the original PocketFlow:** there, the exception reaches the caller while the
-# > other items go on running in the background.
+# > **Beyond the original PocketFlow:** in the original, the exception reaches you while the
+# > other items go on running in the background: they finish later, and may still write to
+# > `shared` after you have seen the failure.
 
 # %%
 outcomes = {}
@@ -462,8 +485,8 @@ except LookupError as exc:
 print(dict(sorted(outcomes.items())))
 
 # %% [markdown]
-# Cancelling from the outside works the same way. Here a timeout gives up on a whole flow
-# after 0.03 seconds, while every fetch still needs 0.1:
+# Cancelling from the outside works the same way. Here a timeout gives up on the batch node's
+# run after 0.03 seconds, while every fetch still needs 0.1, and all six are cancelled:
 
 # %%
 outcomes.clear()
@@ -472,6 +495,113 @@ try:
 except asyncio.TimeoutError:
     print("gave up after 0.03 s")
 print(dict(sorted(outcomes.items())))
+
+# %% [markdown]
+# ## Two quieter mistakes
+#
+# A blocking call at least shows on a timeline. Two other mistakes of async code give no
+# error at all, only wrong results.
+#
+# ### Runs that share one key
+#
+# Chapter 3 promised a race: concurrent runs that keep "the current item" in `shared`. Here
+# each run of the batch flow notes its ingredient under one key, `"current"`, awaits the
+# fetch, then files the recipes under whatever `"current"` says when it comes back. Run in
+# turn, that works. Run at once, every run has noted its ingredient before any fetch comes
+# back, so the last one noted wins:
+
+
+# %%
+class FetchCurrent(AsyncNode):
+    async def prep_async(self, shared):
+        shared["current"] = self.params["ingredient"]  # one key for every run
+
+    async def exec_async(self, _):
+        return await fetch_recipes(self.params["ingredient"])  # the other runs go on meanwhile
+
+    async def post_async(self, shared, prep_res, exec_res):
+        shared["recipes"][shared["current"]] = exec_res  # whose ingredient is current now?
+
+
+for batch_flow in [EachInTurn, EachAtOnce]:
+    shared = {"ingredients": ["tomato", "egg", "potato"], "recipes": {}}
+    await batch_flow(start=FetchCurrent()).run_async(shared)
+    print(f"{batch_flow.__name__}: recipes filed under {sorted(shared['recipes'])}")
+
+# %% [markdown]
+# Three fetches, one key: the tomato's and the egg's recipes were written under "potato" and
+# overwritten there. Nothing failed. The fix is the one this chapter used above: each run
+# reads its item from `self.params`, which belong to that run alone, and writes under a key of
+# its own.
+#
+# ### A forgotten `await`
+#
+# Calling a coroutine function does not run it: it returns a coroutine object, which does
+# nothing until it is awaited. Leave out the `await`, and `exec_async` returns that object as
+# its result, at once. The batch "succeeds" in no time, with no recipes in it:
+
+
+# %%
+class FetchForgetful(FetchAtOnce):
+    async def exec_async(self, ingredient):
+        return fetch_recipes(ingredient)  # no await: the fetch never runs
+
+
+shared = {"ingredients": ["egg"]}
+await FetchForgetful().run_async(shared)
+print({ingredient: type(found).__name__ for ingredient, found in shared["recipes"].items()})
+
+# %% [markdown]
+# Python notices only when the forgotten coroutine is thrown away: it then warns that it was
+# never awaited. Here that happens when `shared` lets go of it:
+
+# %%
+import gc
+import warnings
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    del shared["recipes"]
+    gc.collect()
+print(*(f"{w.category.__name__}: {w.message}" for w in caught), sep="\n")
+
+# %% [markdown]
+# The warning says which coroutine, but not where it was created. Run the loop in debug mode
+# (`PYTHONASYNCIODEBUG=1`, or `asyncio.run(main(), debug=True)` in a script) and it says that
+# too; it also reports every callback that holds the loop for more than 0.1 s, which finds
+# blocking calls.
+
+# %% [markdown] tags=["claim:parallel-items-run-on-after-failure"]
+# ## Underneath: how this library runs an async flow
+#
+# There is no magic in an `AsyncFlow`: a loop that runs one node after another. For each node
+# it awaits the async hooks (`prep_async`, `exec_async`, `post_async`) and calls the plain
+# ones (`prep`, `exec`, `post`). These are the lines of this library's node runner that make
+# that choice for `prep`; `post`, and `exec` inside the retry loop, go the same way:
+
+# %%
+import inspect
+import textwrap
+
+from pocketflow.nodes import BaseNode
+
+lines = inspect.getsource(BaseNode._steps).splitlines()
+at = next(i for i, line in enumerate(lines) if "prep_async(" in line)
+print(textwrap.dedent("\n".join(lines[at - 1 : at + 3])))
+
+# %% [markdown] tags=["claim:parallel-batch-uses-gather"]
+# (`yield from` is how this library awaits inside the generator that also hands out the
+# events of Chapter 2's stepping.) A parallel batch starts one task per item and waits for all
+# of them. This is the function that does it, and that cancels the other items when one
+# fails:
+#
+# > **Beyond the original PocketFlow:** the original hands the items to `asyncio.gather`,
+# > which returns at the first failure and leaves the other items running.
+
+# %%
+from pocketflow import runners
+
+print(inspect.getsource(runners._all_or_none))
 
 # %% [markdown]
 # ## Async inside Jupyter
@@ -510,23 +640,6 @@ def suggest_for(ingredient):
 
 suggest_for("lentils")
 
-# %% [markdown]
-# ## Summary
-#
-# * A blocking wait stops everything. An `await` lets other tasks run meanwhile.
-# * `AsyncNode` has async hooks. `AsyncFlow` runs async and plain nodes together, with
-#   `await flow.run_async(shared)`.
-# * `AsyncBatchNode` awaits items in turn. `AsyncParallelBatchNode` overlaps them, with
-#   results in input order. `max_concurrency` caps how many run at once.
-# * `AsyncBatchFlow` and `AsyncParallelBatchFlow` do the same with a whole flow per param
-#   dict. Concurrent runs share `shared`, so each files its results under its own key.
-# * `Timeline(await arecord(flow, shared))`, or `arun_live(flow, shared, timeline=True)`,
-#   shows what ran when: items side by side, queued items waiting for a slot, and a parallel
-#   batch that a blocking call inside `exec_async` has turned into a sequential one.
-# * A failure cancels the other items, and cancelling the run cancels them all. Nothing keeps
-#   running behind your back.
-# * In Jupyter, use top-level `await`. From sync code, use `pocketflow_widgets.run`.
-
 # %% [markdown] tags=["exercise"]
 # ## Try this
 #
@@ -535,9 +648,26 @@ suggest_for("lentils")
 # thread: `await asyncio.to_thread(function, argument)` hands the call to a thread and gives
 # the loop back while it waits. Record a run over `INGREDIENTS` and check on its timeline
 # that the items end together again, as those of **awaits** did.
+#
+# Write your answer in the next cell, then run the check under it. Until the answer is right,
+# the check says what it expected and what it saw: below, it speaks of the empty answer. One
+# solution comes after it, its code folded away: click the `···` to unfold it.
+
+
+# %%
+class FetchInThreads(FetchBlocking):
+    pass  # your answer: an exec_async that runs fetch_recipes_blocking in a worker thread
+
+
+# %%
+from exercises import check
+
+check("in threads", FetchInThreads)
 
 # %% [markdown]
 # ### Solution
+#
+# One answer, folded; the check after it runs on it.
 
 
 # %% tags=["solution"]
@@ -552,8 +682,38 @@ print(shared["recipes"]["egg"])
 print("done in less than half the time blocks took:", timeline.end < 3e8)
 timeline
 
+# %%
+check("in threads", FetchInThreads)
+
 # %% [markdown]
 # The six bars end together, about 0.1 seconds after they start. Each call still blocks, but
 # it blocks a worker thread rather than the event loop, so the other items run meanwhile. (The
 # threads come from a pool that the whole program shares: at least five threads, more on a
 # machine with more cores.)
+
+# %% [markdown] tags=["claim:parallel-items-run-on-after-failure"]
+# ## Recap
+#
+# * A blocking wait stops everything. An `await` lets other tasks run meanwhile.
+# * `AsyncNode` has async hooks. `AsyncFlow` runs async and plain nodes together, with
+#   `await flow.run_async(shared)`.
+# * `AsyncBatchNode` awaits items in turn. `AsyncParallelBatchNode` overlaps them, with
+#   results in input order. `max_concurrency` caps how many run at once.
+# * `AsyncBatchFlow` and `AsyncParallelBatchFlow` do the same with a whole flow per param
+#   dict. Concurrent runs share `shared`, so each files its results under its own key.
+# * `Timeline(await arecord(flow, shared))`, or `arun_live(flow, shared, timeline=True)`,
+#   shows what ran when: items side by side, queued items waiting for a slot, and a parallel
+#   batch that a blocking call inside `exec_async` has turned into a sequential one.
+# * Concurrent runs that share a key overwrite each other without an error: keep each run's
+#   item in its params. A missing `await` returns a coroutine that never runs: Python warns
+#   only when it is thrown away.
+# * Here, a failure cancels the other items, and cancelling the run cancels them all. Nothing
+#   keeps running behind your back (in the original, the other items run on).
+# * In Jupyter, use top-level `await`. From sync code, use `pocketflow_widgets.run`.
+
+# %% [markdown]
+# ## Further reading
+#
+# * the original's documentation, *Core Abstraction › (Advanced) Async* and *(Advanced)
+#   Parallel*
+# * Python's documentation, *asyncio: Developing with asyncio*: blocking calls and debug mode

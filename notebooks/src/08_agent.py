@@ -9,6 +9,14 @@
 # This chapter builds a small research agent from the pieces of the previous seven, then uses
 # the tools that make such a loop understandable: the graph, the `Stepper`, and a recorded
 # trace that can be saved, loaded and replayed.
+#
+# **What you will learn:**
+#
+# * how an agent is a loop in which a model's reply becomes the next action
+# * how to check a model's reply and retry, and how to cap an agent's budget
+# * how to step an agent, record its run, save it and replay it
+#
+# **What you need:** Chapters 1 to 7.
 
 # %%
 import json
@@ -264,16 +272,6 @@ answer_starts = [step.step for step in loaded if step.kind == "start" and step.n
 replay.show(answer_starts[0])
 replay
 
-# %% [markdown]
-# ## Summary
-#
-# * An agent is a flow in which a model's decision is the action: `Decide` picks the edge.
-# * Everything from the earlier chapters is used. Validation in `exec` plus retries copes with
-#   malformed replies. A parallel batch runs the searches. Rules in `post` and `max_steps`
-#   keep the loop bounded. `shared` holds only data.
-# * The graph shows the possible paths, the `Stepper` walks one run, and a `Trace` keeps a run
-#   to save, load, draw and replay.
-
 # %% [markdown] tags=["exercise"]
 # ## Try this
 #
@@ -283,9 +281,28 @@ replay
 # `Search` should return `"give_up"`, wired to a new node `GiveUp` that stores
 # `"I could not find that."` as the answer. Record the run with `arecord` and print the
 # names of the nodes it started, in order.
+#
+# Write your answer in the next cell, then run the check under it. Until the answer is right,
+# the check says what it expected and what it saw: below, it speaks of the empty answer. One
+# solution comes after it, its code folded away: click the `···` to unfold it.
+
+
+# %%
+class GiveUpEarly(Search):
+    pass  # your answer: return "give_up" when a search round found nothing new
+
+
+honest_agent = agent  # your answer: the agent rewired, with GiveUpEarly and GiveUp
+
+# %%
+from exercises import check
+
+check("honest agent", honest_agent)
 
 # %% [markdown]
 # ### Solution
+#
+# One answer, folded; the check after it runs on it.
 
 
 # %% tags=["solution"]
@@ -313,3 +330,21 @@ trace = await arecord(honest_agent, shared)
 print(shared["answer"])
 print([step.name for step in trace if step.kind == "start"])
 honest_agent
+
+# %%
+check("honest agent", honest_agent)
+
+# %% [markdown]
+# ## Recap
+#
+# * An agent is a flow in which a model's decision is the action: `Decide` picks the edge.
+# * Everything from the earlier chapters is used. Validation in `exec` plus retries copes with
+#   malformed replies. A parallel batch runs the searches. Rules in `post` and `max_steps`
+#   keep the loop bounded. `shared` holds only data.
+# * The graph shows the possible paths, the `Stepper` walks one run, and a `Trace` keeps a run
+#   to save, load, draw and replay.
+
+# %% [markdown]
+# ## Further reading
+#
+# * the original's documentation, *Design Pattern › Agent*

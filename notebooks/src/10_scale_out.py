@@ -1,8 +1,9 @@
-# %% [markdown]
+# %% [markdown] tags=["claim:no-executor"]
 # # Chapter 10 · Scaling out: batch items on threads, processes and a cluster
 #
-# > **Beyond the original PocketFlow.** `executor=` is this library's addition: the original
-# > runs every batch item in your process, one after another (or, async, on one event loop).
+# > **Beyond the original PocketFlow:** `executor=` is an addition of this library. The
+# > original takes no such argument (a `TypeError`) and runs every batch item in your process,
+# > one after another (or, async, on one event loop).
 #
 # Chapter 6 said that `exec` never touches `shared`, and that this matters later. Here is
 # later. An item's `exec` needs nothing but its item, so it can run anywhere: on another
@@ -13,6 +14,15 @@
 # An executor is anything that follows Python's `concurrent.futures.Executor` interface: a
 # `ThreadPoolExecutor`, a `ProcessPoolExecutor`, or Dask's `client.get_executor()`, which
 # sends work to a cluster.
+#
+# **What you will learn:**
+#
+# * how `executor=` runs a batch's items on threads, on processes or on a Dask cluster
+# * why threads do not speed up computing, and why a process pool needs classes in a module
+# * what a failure in a worker does to the batch
+#
+# **What you need:** Chapter 6 (batches), and Chapter 7 for the async part. Dask is optional:
+# it comes with `make lab`.
 
 # %%
 import inspect
@@ -214,18 +224,6 @@ cluster.close()
 threads.shutdown()
 processes.shutdown()
 
-# %% [markdown]
-# ## Summary
-#
-# * `BatchNode(executor=...)` and `AsyncParallelBatchNode(executor=...)` run each item's
-#   `exec`, with its retries and fallback, on any `concurrent.futures.Executor`. `prep` and
-#   `post` stay in your process; results come back in the items' order.
-# * Threads help work that waits; processes and clusters help work that computes.
-# * A `ProcessPoolExecutor` needs node classes in a module; Dask also sends classes from cells.
-# * `max_concurrency=` caps how many items are handed over at once. A failure cancels the
-#   items not started.
-# * Events, traces and `run_live` work unchanged.
-
 # %% [markdown] tags=["exercise"]
 # ## Try this
 #
@@ -234,9 +232,26 @@ processes.shutdown()
 # `exec_async` calls `checksum`, and run it on a fresh thread pool of two workers with
 # `max_concurrency=2`. Count the `"item"` events with `observe`, and check the results against
 # `expected`.
+#
+# Write your answer in the next cell, then run the check under it. Until the answer is right,
+# the check says what it expected and what it saw: below, it speaks of the empty answer. One
+# solution comes after it, its code folded away: click the `···` to unfold it.
+
+
+# %%
+class AsyncChecksums(AsyncParallelBatchNode):
+    pass  # your answer: prep_async, exec_async and post_async
+
+
+# %%
+from exercises import check
+
+check("async checksums", AsyncChecksums)
 
 # %% [markdown]
 # ### Solution
+#
+# One answer, folded; the check after it runs on it.
 
 
 # %% tags=["solution"]
@@ -256,3 +271,24 @@ shared = {"jobs": JOBS}
 with ThreadPoolExecutor(max_workers=2) as pool, observe(items.append):
     await AsyncChecksums(executor=pool, max_concurrency=2).run_async(shared)
 print(len([event for event in items if event.kind == "item"]), shared["checksums"] == expected)
+
+# %%
+check("async checksums", AsyncChecksums)
+
+# %% [markdown]
+# ## Recap
+#
+# * `BatchNode(executor=...)` and `AsyncParallelBatchNode(executor=...)` run each item's
+#   `exec`, with its retries and fallback, on any `concurrent.futures.Executor`. `prep` and
+#   `post` stay in your process; results come back in the items' order.
+# * Threads help work that waits; processes and clusters help work that computes.
+# * A `ProcessPoolExecutor` needs node classes in a module; Dask also sends classes from cells.
+# * `max_concurrency=` caps how many items are handed over at once. A failure cancels the
+#   items not started.
+# * Events, traces and `run_live` work unchanged.
+
+# %% [markdown]
+# ## Further reading
+#
+# * Python's documentation, *concurrent.futures*: the executors
+# * Dask's documentation, *Futures*: `client.get_executor()`

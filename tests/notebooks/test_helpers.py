@@ -49,7 +49,11 @@ def test_read_keeps_markdown_code_and_tags(tmp_path: Path) -> None:
         ("markdown", "# Title\n\nProse.", {}),
         ("code", "x = 1", {}),
         ("markdown", "Try it.", {"tags": ["exercise"]}),
-        ("code", "print(x)", {"tags": ["solution", "nbval-ignore-output"]}),
+        (
+            "code",
+            "print(x)",
+            {"tags": ["solution", "nbval-ignore-output"], "jupyter": {"source_hidden": True}},
+        ),
     ]
 
 
@@ -72,6 +76,29 @@ def test_read_gives_the_kernelspec_and_stable_ids(tmp_path: Path) -> None:
     assert notebook.metadata["kernelspec"]["name"] == "python3"
     assert [cell.id for cell in notebook.cells] == ["cell-00", "cell-01"]
     nbformat.validate(notebook)
+
+
+def test_sanitize_names_a_cell_file_the_same_on_every_machine() -> None:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells.append(nbformat.v4.new_code_cell("warn()"))
+    warning = "{}:1: UserWarning: Flow ends: 'x' not found in ['y']\n  warn()\n"
+    notebook.cells[0].outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text=warning.format(path))
+        for path in ("/tmp/ipykernel_7879/4031828522.py", "/var/tmp/ipykernel_12/3.py")
+    ]
+    build.sanitize(notebook)
+    assert [o.text for o in notebook.cells[0].outputs] == [warning.format("<cell>")] * 2
+
+
+def test_sanitize_leaves_memory_addresses_out_of_reprs() -> None:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells.append(nbformat.v4.new_code_cell("timeline"))
+    shown = {"text/plain": "<pocketflow_widgets.timeline.Timeline object at 0x7f8866bf1010>"}
+    notebook.cells[0].outputs = [nbformat.v4.new_output("execute_result", data=shown)]
+    build.sanitize(notebook)
+    assert notebook.cells[0].outputs[0].data["text/plain"] == (
+        "<pocketflow_widgets.timeline.Timeline object>"
+    )
 
 
 @pytest.fixture(autouse=True)

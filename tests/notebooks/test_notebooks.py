@@ -9,6 +9,7 @@ its command line, which the project's own test run does not do.
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -89,6 +90,9 @@ def test_there_are_lessons() -> None:
     assert len(LESSONS) >= 8
 
 
+CHECK_CALL = re.compile(r'^check\("(?P<name>[^"]+)", ', re.MULTILINE)
+
+
 @lessons
 def test_chapter_has_an_exercise_and_its_solution(source: Path) -> None:
     cells = _notebook(source).cells
@@ -98,6 +102,33 @@ def test_chapter_has_an_exercise_and_its_solution(source: Path) -> None:
     assert solutions, "no cell is tagged 'solution'"
     assert all(tagged[i][0] == "code" for i in solutions), "a solution is a code cell"
     assert min(solutions) > exercise, "the solution comes after the exercise"
+    assert all(cells[i].metadata.get("jupyter", {}).get("source_hidden") for i in solutions), (
+        "a solution's code is folded (jupyter.source_hidden) so that the reader tries first"
+    )
+
+
+def _check_outputs(cells: list[nbformat.NotebookNode]) -> list[tuple[str, str]]:
+    """Each cell that calls ``check(...)``: the exercise's name and the text of what it shows."""
+    found = []
+    for cell in cells:
+        if cell.cell_type == "code" and (call := CHECK_CALL.search(cell.source)):
+            shown = [o.get("data", {}).get("text/plain", "") for o in cell.outputs]
+            found.append((call["name"], "".join(shown)))
+    return found
+
+
+@lessons
+def test_an_exercise_is_checked_before_and_after_its_solution(source: Path) -> None:
+    """The reader's attempt is checked (the stored output: a ✗ for the empty answer), then the
+    hidden solution is, with a ✓: so nbval runs both the solution and its check.
+    """
+    cells = _notebook(source).cells
+    tags = [cell.metadata.get("tags", []) for cell in cells]
+    first_solution = next(i for i, cell_tags in enumerate(tags) if "solution" in cell_tags)
+    before, after = _check_outputs(cells[:first_solution]), _check_outputs(cells[first_solution:])
+    assert before and after, "a check(...) cell before the solution and one after it"
+    assert before[-1][1].startswith(f"✗ {before[-1][0]}: not yet."), before[-1]
+    assert after[-1][1].startswith(f"✓ {after[-1][0]}: "), after[-1]
 
 
 def _requested_chapters(session: pytest.Session) -> list[Path]:
@@ -162,3 +193,68 @@ def test_chapter_runs_and_reproduces_its_outputs(
 ) -> None:
     failed = nbval_failures[source.stem]
     assert not failed, f"nbval: {source.stem}.ipynb does not reproduce:\n" + "\n\n".join(failed)
+
+
+#: How a chapter marks what the original PocketFlow does not have, or does differently.
+CALLOUT = "> **Beyond the original PocketFlow:**"
+
+#: This library's additions: a pattern that finds a use in a code cell, and the words that a
+#: callout about it contains.
+ADDITIONS = {
+    "name=": (r"\bname=", "`name=`"),
+    "observe": (r"\bobserve\(", "`observe`"),
+    "steps": (r"\.a?steps\(", ".steps("),
+    "Stepper": (r"\bStepper\(", "`Stepper`"),
+    "declared end": (r">>\s*None\b", "declared end"),
+    "max_steps": (r"\bmax_steps=", "`max_steps`"),
+    "max_concurrency": (r"\bmax_concurrency=", "`max_concurrency`"),
+    "run_live": (r"\ba?run_live\(", "run_live`"),
+    "traces": (r"\ba?record\(", "record`"),
+    "Timeline": (r"\bTimeline\(", "`Timeline`"),
+    "executor": (r"\bexecutor=", "`executor=`"),
+}
+
+
+@pytest.mark.parametrize("addition", ADDITIONS)
+def test_an_addition_is_marked_where_the_lessons_first_use_it(addition: str) -> None:
+    """The first lesson cell that uses an addition has a callout about it before it."""
+    use, words = ADDITIONS[addition]
+    for source in LESSONS:
+        cells = build.read(source).cells
+        first = next(
+            (i for i, c in enumerate(cells) if c.cell_type == "code" and re.search(use, c.source)),
+            None,
+        )
+        if first is None:
+            continue
+        callouts = [
+            c.source for c in cells[:first] if c.cell_type == "markdown" and CALLOUT in c.source
+        ]
+        assert any(words in text for text in callouts), (
+            f"{source.stem}/{cells[first].id} is the first use of {addition} in the lessons, and "
+            f"no callout before it in {source.name} names it ({words!r} in a '{CALLOUT}' quote)"
+        )
+        return
+    pytest.fail(f"no lesson uses {addition}: drop it from ADDITIONS")
+
+
+@chapters
+def test_callouts_about_the_original_have_one_form(source: Path) -> None:
+    """A quote that compares with the original opens with the callout's words, and nothing else."""
+    for cell in build.read(source).cells:
+        for line in cell.source.splitlines():
+            if line.startswith("> **") and "original" in line.lower():
+                assert line.startswith(CALLOUT), f"{source.stem}/{cell.id}: {line!r}"
+
+
+@chapters
+def test_chapter_says_what_it_teaches_and_where_to_read_on(source: Path) -> None:
+    """The first cell says what you will learn and what you need; the last, where to read on;
+    and a lesson recaps just before it.
+    """
+    cells = build.read(source).cells
+    assert "**What you will learn:**" in cells[0].source, "the first cell lists what you learn"
+    assert "**What you need:**" in cells[0].source, "the first cell says what you need"
+    assert cells[-1].source.startswith("## Further reading"), "the last cell: further reading"
+    if source in LESSONS:
+        assert cells[-2].source.startswith("## Recap"), "a lesson recaps before reading on"
