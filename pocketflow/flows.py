@@ -148,7 +148,7 @@ class Flow(BaseNode):
             nxt = self.get_next_node(node, action)
             if emit:
                 yield (count(), TRANSITION, current, path, action, params,
-                       None, None, None, nxt, scope, now())
+                       None, None, None, nxt, scope, now(), None)
             current = nxt
         return action
 
@@ -173,7 +173,7 @@ class Flow(BaseNode):
         item_scope = new_scope(run, scope, origin, index) if run.emit else None
         yield from Flow._exec_steps(batch_run, shared, None, run, origin, path, item_scope)
         if run.emit:
-            detail = (index, total, None, None, item_scope, now())
+            detail = (index, total, None, None, item_scope, now(), None)
             yield (run.count(), ITEM, origin, path, None, dict(params), *detail)
 
 
