@@ -80,10 +80,9 @@ class Event(NamedTuple):
     time: int = 0
     #: For the ``item`` event of an item an executor ran: when it started and ended in a
     #: worker, ``(start, end)`` on the clock of :attr:`time`; ``None`` for every other event.
-    #: The worker measures how long before sending its result the item started; that is
-    #: counted back from when the result came back here (the worker's clock may be another
-    #: machine's, but a duration is a duration). Before ``start`` the item waited in the
-    #: executor's queue: no executor says when a worker takes an item.
+    #: The worker measures both; a worker on another machine has another clock, so there the
+    #: time it ran is counted back from when the result came back here. Before ``start`` the
+    #: item waited in the executor's queue: no executor says when a worker takes an item.
     ran: tuple[int, int] | None = None
 
     @property

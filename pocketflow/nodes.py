@@ -503,7 +503,7 @@ class BatchNode(Node):
         in_order = not self._items_at_once
         results: list[Any] = [None] * total
         submitted_at: dict[int, int] = {}
-        arrived: dict[int, tuple[tuple[_Try, ...], tuple[int, int]]] = {}  # not reported yet
+        arrived: dict[int, tuple[_Report, tuple[int, int]]] = {}  # not reported yet
         futures = runners.Completions(asyncio.get_running_loop() if self._is_async else None)
         queued = reported = 0
         try:
@@ -515,24 +515,24 @@ class BatchNode(Node):
                     queued += 1
                 index, future = yield from futures.next_done()
                 came_back = now()
-                failed, value, tries, ran_for = _outcome(self, executor, future, index)
+                failed, value, report = _outcome(self, executor, future, index)
                 if failed:
                     futures.cancel()  # before the events: a stepping consumer may pause there
                     if run.emit:
-                        ran = _ran(submitted_at[index], came_back, ran_for)
-                        yield from self._replay(tries, index, ran, run, origin, path, scope)
+                        ran = _ran(submitted_at[index], came_back, report)
+                        yield from self._replay(report, index, ran, run, origin, path, scope)
                     raise value
                 results[index] = value
                 if not run.emit:
                     reported += 1
                     continue
-                arrived[index] = (tries, _ran(submitted_at[index], came_back, ran_for))
+                arrived[index] = (report, _ran(submitted_at[index], came_back, report))
                 ready = range(reported, total) if in_order else (index,)
                 for next_index in ready:
                     if next_index not in arrived:
                         break
-                    tries, ran = arrived.pop(next_index)
-                    yield from self._replay(tries, next_index, ran, run, origin, path, scope)
+                    report, ran = arrived.pop(next_index)
+                    yield from self._replay(report, next_index, ran, run, origin, path, scope)
                     detail = (next_index, total, None, None, scope, now(), ran)
                     yield (run.count(), ITEM, origin, path, results[next_index], self.params,
                            *detail)
@@ -543,7 +543,7 @@ class BatchNode(Node):
 
     def _replay(
         self,
-        tries: tuple[_Try, ...],
+        report: _Report,
         index: int,
         ran: tuple[int, int],
         run: Run,
@@ -551,15 +551,14 @@ class BatchNode(Node):
         path: tuple[str, ...],
         scope: Scope | None,
     ) -> Generator[tuple[Any, ...], None, None]:
-        """The ``retry`` and ``fallback`` events an item's worker reported, in order.
-
-        The worker's clock is not this process's (it may be another machine's), but a duration
-        is a duration: each event is timed by how long before the item's end it happened,
-        counted back from when the result came back, within ``ran`` (see :func:`_ran`).
+        """The ``retry`` and ``fallback`` events an item's worker reported, in order, timed
+        on this process's clock as :func:`_ran` placed the item (``ran``), and within it.
         """
+        tries, _, worker_end = report
         began, ended = ran
-        for kind, attempt, value, before_end in tries:
-            when = min(ended, max(began, ended - before_end))
+        shift = ended - worker_end  # 0 when the worker's clock is this one
+        for kind, attempt, value, worker_time in tries:
+            when = min(ended, max(began, worker_time + shift))
             yield (run.count(), kind, origin, path, value, self.params,
                    index, None, attempt, None, scope, when, None)
 
@@ -717,12 +716,13 @@ def check_executor(node: BaseNode, executor: Any) -> Executor | None:
     )
 
 
-#: What a worker reports of an item's failed tries: (event kind, try number, exception, how many
-#: nanoseconds before the item's end it happened).
+#: What a worker reports of an item's failed tries: (event kind, try number, exception, when it
+#: happened by the worker's clock).
 _Try = tuple[str, int, Exception, int]
 
-#: What a worker reports of an item: its failed tries, and for how many nanoseconds it ran.
-_Report = tuple[tuple[_Try, ...], int]
+#: What a worker reports of an item: its failed tries, and when it started and ended, all by
+#: the worker's clock (``time.perf_counter_ns()`` there).
+_Report = tuple[tuple[_Try, ...], int, int]
 
 #: The attribute of an item's exception that carries its ``_Report`` back from a worker.
 _REPORT_ATTRIBUTE = "_pocketflow_report"
@@ -732,9 +732,10 @@ def _run_item(
     node: Node, item: Any, index: int, report: bool, started: int | None = None
 ) -> tuple[Any, _Report]:
     """One batch item where an executor runs it: ``exec`` with its retries, then
-    ``exec_fallback``, on a copy of ``node``; returns the result and, when ``report``, how
-    long it ran since ``started`` (default: now, when the worker took it) and the records of
-    its failed tries (the caller turns them into ``retry``/``fallback`` events).
+    ``exec_fallback``, on a copy of ``node``; returns the result and its ``_Report``: when it
+    started (``started``, default: now, when the worker took it) and ended, and, when
+    ``report``, the records of its failed tries (the caller turns them into ``retry`` and
+    ``fallback`` events).
 
     The same generator as in-process items (``Node._attempts``) does the work, with a run of
     its own whose events are collected here. An async node's attempts run in a new event loop.
@@ -788,17 +789,24 @@ _PICKLE_ADVICE = (
 
 
 def _report(events: list[Event], started: int) -> _Report:
-    end = now()
-    tries = tuple((e.kind, e.attempt, e.value, end - e.time) for e in events)
-    return tries, end - started  # type: ignore[return-value]
+    tries = tuple((e.kind, e.attempt, e.value, e.time) for e in events)
+    return tries, started, now()  # type: ignore[return-value]
 
 
-def _ran(submitted: int, came_back: int, ran_for: int) -> tuple[int, int]:
-    """When an item ran in its worker, on this process's clock: the ``ran_for`` nanoseconds
-    it reported, counted back from when its result came back, but not before it was
-    ``submitted``. What is left of the time since then, it waited in the executor's queue.
+def _ran(submitted: int, came_back: int, report: _Report) -> tuple[int, int]:
+    """When an item ran in its worker, ``(start, end)`` on this process's clock, from when it
+    was ``submitted``, when its result ``came_back`` and what the worker reported.
+
+    A thread, or a process on this machine, reads the same monotonic clock: its start and end
+    fall between submission and return, and are taken as they are. Another machine's clock
+    is not this one's, but a duration is a duration: the time the item ran is counted back
+    from when its result came back, and starts no earlier than its submission. Before its
+    start the item waited in the executor's queue.
     """
-    return max(submitted, came_back - ran_for), came_back
+    _, started, ended = report
+    if submitted <= started <= ended <= came_back:
+        return started, ended
+    return max(submitted, came_back - (ended - started)), came_back
 
 
 def _item_submitter(
@@ -844,10 +852,8 @@ def _item_submitter(
 
 def _outcome(
     node: BaseNode, executor: Executor, future: Future[Any], index: int
-) -> tuple[bool, Any, tuple[_Try, ...], int]:
-    """What a finished item's future holds: ``(failed, result or exception, tries, how many
-    nanoseconds it ran)``.
-    """
+) -> tuple[bool, Any, _Report]:
+    """What a finished item's future holds: ``(failed, result or exception, report)``."""
     if future.cancelled():  # not by the node: it cancels only once it has stopped waiting
         raise RuntimeError(
             f"{label(node)}: batch item {index} was cancelled in the executor before it ran; "
@@ -856,11 +862,11 @@ def _outcome(
         )
     exc = future.exception()
     if exc is None:
-        result, (tries, ran_for) = future.result()
-        return False, result, tries, ran_for
-    tries, ran_for = exc.__dict__.pop(_REPORT_ATTRIBUTE, ((), 0))
+        result, report = future.result()
+        return False, result, report
+    report = exc.__dict__.pop(_REPORT_ATTRIBUTE, ((), 0, 0))  # none from a broken executor
     add_note(exc, f"pocketflow: batch item {index} failed in {type(executor).__name__}")
-    return True, exc, tries, ran_for
+    return True, exc, report
 
 
 def _check_action(node: BaseNode, action: Any) -> None:
