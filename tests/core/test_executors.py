@@ -957,3 +957,41 @@ def test_when_workers_ran_the_items_survives_saving_and_loading(
     assert [bar._replace(detail="") for bar in redrawn] == [
         bar._replace(detail="") for bar in drawn
     ]  # the details differ only in how an exception reads once loaded
+
+
+class FarAwayExecutor(ThreadPoolExecutor):
+    """Runs items on threads, but reports their times as a machine whose clock reads an hour
+    ahead would: shifted, durations unchanged.
+    """
+
+    AHEAD = 3600 * 10**9
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        def far_away() -> Any:
+            result, (tries, started, ended) = fn(*args, **kwargs)
+            shifted = tuple((*head, when + self.AHEAD) for *head, when in tries)
+            return result, (shifted, started + self.AHEAD, ended + self.AHEAD)
+
+        return super().submit(far_away)
+
+
+def test_a_worker_with_another_clock_is_timed_by_how_long_it_ran() -> None:
+    durations: list[int] = []
+
+    class Timed(Square):
+        def exec(self, item: int) -> int:
+            started = time.perf_counter_ns()
+            if self.cur_retry == 0:
+                raise ValueError("first try")
+            durations.append(time.perf_counter_ns() - started)
+            return item
+
+    seen: list[Event] = []
+    with FarAwayExecutor(1) as pool, observe(seen.append):
+        Timed(max_retries=2, executor=pool).run(items_shared(2))
+    prep = next(e for e in seen if e.kind == "prep")
+    for index, item in item_events(seen).items():
+        (retry,) = [e for e in seen if e.kind == "retry" and e.item == index]
+        began, ended = item.ran
+        assert prep.time <= began <= retry.time <= ended <= item.time  # counted back, inside
+        assert ended - began >= durations[index]  # the whole time it ran, not an hour more
