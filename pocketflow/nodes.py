@@ -520,7 +520,8 @@ class BatchNode(Node):
                     futures.cancel()  # before the events: a stepping consumer may pause there
                     if run.emit:
                         ran = _ran(submitted_at[index], came_back, report)
-                        yield from self._replay(report, index, ran, run, origin, path, scope)
+                        yield from self._replay(report, index, ran, run, origin, path, scope,
+                                                failed=True)
                     raise value
                 results[index] = value
                 if not run.emit:
@@ -550,17 +551,23 @@ class BatchNode(Node):
         origin: BaseNode,
         path: tuple[str, ...],
         scope: Scope | None,
+        *,
+        failed: bool = False,
     ) -> Generator[tuple[Any, ...], None, None]:
         """The ``retry`` and ``fallback`` events an item's worker reported, in order, timed
-        on this process's clock as :func:`_ran` placed the item (``ran``), and within it.
+        on this process's clock as :func:`_ran` placed the item (``ran``), and within it. The
+        item of a ``failed`` run has no ``item`` event: its last one, the ``fallback`` that
+        raised, carries ``ran``.
         """
         tries, _, worker_end = report
         began, ended = ran
         shift = ended - worker_end  # 0 when the worker's clock is this one
-        for kind, attempt, value, worker_time in tries:
+        last = len(tries) - 1
+        for number, (kind, attempt, value, worker_time) in enumerate(tries):
             when = min(ended, max(began, worker_time + shift))
+            span = ran if failed and number == last else None
             yield (run.count(), kind, origin, path, value, self.params,
-                   index, None, attempt, None, scope, when, None)
+                   index, None, attempt, None, scope, when, span)
 
 
 class AsyncNode(Node):

@@ -295,8 +295,9 @@ class TraceStep(NamedTuple):
     scope: int | None = None
     #: The id of the run that ran that one (``None`` at the top, or when not recorded).
     parent: int | None = None
-    #: For an ``item`` step of an item an executor ran: when a worker ran it, ``(start,
-    #: end)`` in nanoseconds since the run's first event (see :attr:`pocketflow.Event.ran`).
+    #: For an ``item`` step of an item an executor ran (for one that failed, its last
+    #: ``fallback`` step): when a worker ran it, ``(start, end)`` in nanoseconds since the
+    #: run's first event (see :attr:`pocketflow.Event.ran`).
     ran: tuple[int, int] | None = None
 
     def to_json(self, *, shared: bool = True) -> dict[str, Any]:

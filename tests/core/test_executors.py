@@ -995,3 +995,42 @@ def test_a_worker_with_another_clock_is_timed_by_how_long_it_ran() -> None:
         began, ended = item.ran
         assert prep.time <= began <= retry.time <= ended <= item.time  # counted back, inside
         assert ended - began >= durations[index]  # the whole time it ran, not an hour more
+
+
+def test_a_failed_item_is_drawn_waiting_while_it_was_queued(gated: GatedExecutor) -> None:
+    """Item 1 fails, after waiting in the queue until ``opened``: its failed try is drawn
+    from when the worker started it, its wait before that.
+    """
+    first_ran = threading.Event()
+    opened: list[int] = []
+
+    class FailsSecond(Square):
+        def exec(self, item: int) -> int:
+            if item == 0:
+                first_ran.set()
+                return item
+            raise ValueError("item 1")
+
+    def open_one_at_a_time() -> None:
+        for _ in range(2):
+            assert gated.submitted.acquire(timeout=DEADLINE)
+        gated.open()
+        assert first_ran.wait(DEADLINE)
+        opened.append(time.perf_counter_ns())
+        gated.open()
+
+    opener = threading.Thread(target=open_one_at_a_time)
+    opener.start()
+    seen: list[Event] = []
+    with observe(seen.append), pytest.raises(ValueError) as caught:
+        record(FailsSecond(executor=gated, name="fails"), items_shared(2))
+    opener.join(DEADLINE)
+    fallback = next(e for e in seen if e.kind == "fallback")
+    assert fallback.ran is not None and opened[0] <= fallback.ran[0] <= fallback.time
+    timeline = build_timeline(caught.value.trace)  # type: ignore[attr-defined]
+    lane = next(lane.row for lane in timeline.lanes if lane.label == "item 1")
+    wait, failed = timeline.bars_of(lane)
+    assert (wait.kind, wait.state, failed.kind, failed.state) == (
+        "wait", "waiting", "try", "failed"
+    )  # fmt: skip
+    assert wait.end == failed.start == fallback.ran[0] - seen[0].time
