@@ -792,6 +792,27 @@ def item_events(events: list[Event]) -> dict[int, Event]:
     return {e.item: e for e in events if e.kind == "item" and e.item is not None}
 
 
+def open_one_at_a_time(
+    gated: GatedExecutor, first_ran: threading.Event
+) -> tuple[threading.Thread, list[int]]:
+    """A started thread that lets item 0 run once items 0 and 1 are queued, then, once
+    ``first_ran`` is set, notes the time (in the list returned) and lets item 1 run.
+    """
+    opened: list[int] = []
+
+    def open_them() -> None:
+        for _ in range(2):
+            assert gated.submitted.acquire(timeout=DEADLINE)
+        gated.open()  # item 0 runs; item 1 stays queued
+        assert first_ran.wait(DEADLINE)
+        opened.append(time.perf_counter_ns())
+        gated.open()
+
+    opener = threading.Thread(target=open_them)
+    opener.start()
+    return opener, opened
+
+
 def test_an_item_event_says_when_a_worker_ran_it_not_when_it_was_queued(
     gated: GatedExecutor,
 ) -> None:
@@ -800,7 +821,6 @@ def test_an_item_event_says_when_a_worker_ran_it_not_when_it_was_queued(
     from its submission until then, and running from then on.
     """
     first_ran = threading.Event()
-    opened: list[int] = []
 
     class Signals(Square):
         def exec(self, item: int) -> int:
@@ -808,16 +828,7 @@ def test_an_item_event_says_when_a_worker_ran_it_not_when_it_was_queued(
                 first_ran.set()
             return item
 
-    def open_one_at_a_time() -> None:
-        for _ in range(2):
-            assert gated.submitted.acquire(timeout=DEADLINE)
-        gated.open()  # item 0 runs; item 1 stays queued
-        assert first_ran.wait(DEADLINE)
-        opened.append(time.perf_counter_ns())
-        gated.open()
-
-    opener = threading.Thread(target=open_one_at_a_time)
-    opener.start()
+    opener, opened = open_one_at_a_time(gated, first_ran)
     seen: list[Event] = []
     with observe(seen.append):
         trace = record(Signals(executor=gated, name="gated"), items_shared(2))
@@ -1002,7 +1013,6 @@ def test_a_failed_item_is_drawn_waiting_while_it_was_queued(gated: GatedExecutor
     from when the worker started it, its wait before that.
     """
     first_ran = threading.Event()
-    opened: list[int] = []
 
     class FailsSecond(Square):
         def exec(self, item: int) -> int:
@@ -1011,16 +1021,7 @@ def test_a_failed_item_is_drawn_waiting_while_it_was_queued(gated: GatedExecutor
                 return item
             raise ValueError("item 1")
 
-    def open_one_at_a_time() -> None:
-        for _ in range(2):
-            assert gated.submitted.acquire(timeout=DEADLINE)
-        gated.open()
-        assert first_ran.wait(DEADLINE)
-        opened.append(time.perf_counter_ns())
-        gated.open()
-
-    opener = threading.Thread(target=open_one_at_a_time)
-    opener.start()
+    opener, opened = open_one_at_a_time(gated, first_ran)
     seen: list[Event] = []
     with observe(seen.append), pytest.raises(ValueError) as caught:
         record(FailsSecond(executor=gated, name="fails"), items_shared(2))
