@@ -243,7 +243,7 @@ def _lay_out_items(
             timeline.bars.append(Bar(lane, "wait", queued, None, "waiting", detail, run.node_id))
             continue
         begin = ran[index][0] if index in ran else queued
-        if begin > ready and (at_once or index in ran):  # queued, not merely next in line
+        if begin > ready and at_once:  # queued, not merely next in line
             detail = _wait_detail(index, ready, queued, begin, executor if index in ran else None)
             timeline.bars.append(Bar(lane, "wait", ready, begin, "waiting", detail, run.node_id))
         for attempt, (mark, when, value, span) in enumerate(run.items[index]):
@@ -255,7 +255,7 @@ def _lay_out_items(
                 Bar(lane, "try", begin, when, state, f"{what} ({_ms(when - begin)})", run.node_id)
             )
             begin = when
-    rest = sorted(run.items)[max_items:]
+    rest = sorted(run.items.keys() - set(shown))  # items still out are not folded in
     if rest:
         spans = [ran.get(index) or (starts.get(index, ready), ends.get(index)) for index in rest]
         _fold(timeline, f"{len(rest)} more items", depth, run.node_id, spans, bins)

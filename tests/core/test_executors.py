@@ -1035,3 +1035,43 @@ def test_a_failed_item_is_drawn_waiting_while_it_was_queued(gated: GatedExecutor
         "wait", "waiting", "try", "failed"
     )  # fmt: skip
     assert wait.end == failed.start == fallback.ran[0] - seen[0].time
+
+
+def test_items_back_out_of_order_past_the_shown_lanes_are_folded(gated: GatedExecutor) -> None:
+    """The gate lets only item 5 of 8 run; caught then, items 0 to 4 and 6, 7 are out. With
+    three lanes shown (items 0 to 2, out), item 5, back, is counted in the folded lane.
+    """
+    recorder = Recorder()
+    caught: list[Trace] = []
+    was_caught = threading.Event()
+
+    def catch(event: Event) -> None:
+        if event.kind == "item":
+            caught.append(recorder.trace)
+            was_caught.set()
+
+    class Fifth(AsyncSquare):
+        async def exec_async(self, item: int) -> int:
+            return item
+
+    async def main() -> None:
+        with observe(recorder, catch):
+            await Fifth(executor=gated, name="eight").run_async(items_shared(8))
+
+    def fifth_first() -> None:
+        for _ in range(8):
+            assert gated.submitted.acquire(timeout=DEADLINE)
+        with gated.ready:  # item 5 jumps the queue
+            gated.jobs.insert(0, gated.jobs.pop(5))
+        gated.open()
+        assert was_caught.wait(DEADLINE)
+        gated.open(7)
+
+    opener = threading.Thread(target=fifth_first)
+    opener.start()
+    asyncio.run(main())
+    opener.join(DEADLINE)
+    timeline = build_timeline(caught[0], max_items=3)
+    assert [lane.label for lane in timeline.lanes] == [
+        "eight", "item 0", "item 1", "item 2", "1 more items"
+    ]  # fmt: skip
