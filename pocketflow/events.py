@@ -80,10 +80,11 @@ class Event(NamedTuple):
     time: int = 0
     #: For the ``item`` event of an item an executor ran (for one that failed, its last
     #: ``fallback`` event): when it started and ended in a worker, ``(start, end)`` on the
-    #: clock of :attr:`time`; ``None`` for every other event.
-    #: The worker measures both; a worker on another machine has another clock, so there the
-    #: time it ran is counted back from when the result came back here. Before ``start`` the
-    #: item waited in the executor's queue: no executor says when a worker takes an item.
+    #: clock of :attr:`time`; ``None`` for every other event. The worker measures both (and
+    #: the times of the item's ``retry`` and ``fallback`` events); a worker on another
+    #: machine has another clock, so there the time it ran is counted back from when the
+    #: result came back here. Before ``start`` the item waited in the executor's queue: no
+    #: executor says when a worker takes an item.
     ran: tuple[int, int] | None = None
 
     @property

@@ -392,13 +392,14 @@ class BatchNode(Node):
     the unit that can leave the process because ``exec`` never touches ``shared``; ``prep`` and
     ``post`` stay here. An item runs in the worker as one call: ``exec`` with its retries (on a
     copy of the node, so ``self.cur_retry`` is that item's try), then ``exec_fallback`` if every
-    try failed. Its ``retry`` and ``fallback`` events travel back with its result, timed by the
-    worker's clock counted back from the result's arrival, and are emitted before its ``item``
-    event. Results and ``item`` events come in input order, as without an executor.
+    try failed. Its ``retry`` and ``fallback`` events travel back with its result, timed as the
+    worker measured them, and are emitted before its ``item`` event. Results and ``item``
+    events come in input order, as without an executor.
 
     No executor tells when a worker takes an item, only when its result is back; so the worker
     measures it: an item's ``item`` event carries when it started and ended there
-    (:attr:`Event.ran <pocketflow.events.Event.ran>`). Between its submission and that start
+    (:attr:`Event.ran <pocketflow.events.Event.ran>`, which says how a worker on another
+    machine, with another clock, is timed). Between its submission and that start
     the item waited in the executor's queue, and a timeline draws it waiting, then running as
     it ran (this node's items at once, as the workers ran them). Until its result is back, an
     item is drawn waiting: queued or running, the executor does not say. With
