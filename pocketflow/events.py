@@ -46,7 +46,8 @@ class Event(NamedTuple):
     prep       what ``prep`` returned
     retry      the exception of the failed try number ``attempt`` (from 0)
     fallback   the exception handed to ``exec_fallback``
-    item       the result of batch item ``item`` (of ``total``)
+    item       the result of batch item ``item`` (of ``total``); on an executor, ``ran``
+               says when a worker ran it (see :attr:`ran`)
     exec       what ``exec`` returned (a flow: its last action)
     post       the action ``post`` returned
     transition the action; ``target`` is the next node or ``None``
@@ -77,6 +78,14 @@ class Event(NamedTuple):
     scope: Scope | None = None
     #: When it happened: ``time.perf_counter_ns()``, a monotonic clock (``0`` when unknown).
     time: int = 0
+    #: For the ``item`` event of an item an executor ran (for one that failed, its last
+    #: ``fallback`` event): when it started and ended in a worker, ``(start, end)`` on the
+    #: clock of :attr:`time`; ``None`` for every other event. The worker measures both (and
+    #: the times of the item's ``retry`` and ``fallback`` events); a worker on another
+    #: machine has another clock, so there the time it ran is counted back from when the
+    #: result came back here. Before ``start`` the item waited in the executor's queue: no
+    #: executor says when a worker takes an item.
+    ran: tuple[int, int] | None = None
 
     @property
     def node_name(self) -> str:

@@ -180,20 +180,8 @@ class Flow(BaseNode):
             resume = None
             nxt = self.get_next_node(node, action)
             if emit:
-                yield (
-                    count(),
-                    TRANSITION,
-                    current,
-                    path,
-                    action,
-                    params,
-                    None,
-                    None,
-                    None,
-                    nxt,
-                    scope,
-                    now(),
-                )
+                yield (count(), TRANSITION, current, path, action, params,
+                       None, None, None, nxt, scope, now(), None)
             current = nxt
         return action
 
@@ -228,7 +216,7 @@ class Flow(BaseNode):
             )
         yield from Flow._exec_steps(batch_run, shared, None, run, origin, path, item_scope)
         if run.emit:
-            detail = (index, total, None, None, item_scope, now())
+            detail = (index, total, None, None, item_scope, now(), None)
             yield (run.count(), ITEM, origin, path, None, dict(params), *detail)
 
 

@@ -100,6 +100,9 @@ class GraphNode:
     #: For a parallel batch: how many items (or runs) may be in flight (``None``: no limit).
     #: Kept so that a timeline read from a file can tell an item waiting for a slot.
     max_concurrency: int | None = None
+    #: For a batch node with an executor: the executor's class name. Its items wait there
+    #: unseen until they come back, so a timeline draws them waiting, never running, till then.
+    executor: str | None = None
 
     @property
     def is_flow(self) -> bool:
@@ -256,6 +259,7 @@ class _Walk:
                     ends_flow=parent is not None and not node.successors,
                     start=None if start is None else self.ids[id(start)],
                     max_concurrency=_limit_of(node),
+                    executor=_executor_of(node),
                 )
             )
         return Graph(nodes, self.edges)
@@ -270,6 +274,11 @@ def _start_of(flow: BaseNode) -> BaseNode | None:
 def _limit_of(node: BaseNode) -> int | None:
     limit = getattr(node, "max_concurrency", None)
     return limit if isinstance(limit, int) and not isinstance(limit, bool) else None
+
+
+def _executor_of(node: BaseNode) -> str | None:
+    executor = getattr(node, "executor", None)
+    return None if executor is None else type(executor).__name__
 
 
 def _unique(base: str, taken: set[str], sep: str) -> str:

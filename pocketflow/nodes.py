@@ -247,20 +247,8 @@ class BaseNode:
                 scope = new_tuple(Scope, (run, scope_id, parent, origin, None))
             if resume is None:
                 if emit:
-                    yield (
-                        count(),
-                        START,
-                        origin,
-                        path,
-                        None,
-                        params,
-                        None,
-                        None,
-                        None,
-                        None,
-                        scope,
-                        now(),
-                    )
+                    yield (count(), START, origin, path, None, params,
+                           None, None, None, None, scope, now(), None)
                 if self._is_async:
                     prep_res = yield from hooks.prep_async(shared)
                 else:
@@ -268,20 +256,8 @@ class BaseNode:
                 if self._prep_or_empty:
                     prep_res = prep_res or []
                 if emit:
-                    yield (
-                        count(),
-                        PREP,
-                        origin,
-                        path,
-                        prep_res,
-                        params,
-                        None,
-                        None,
-                        None,
-                        None,
-                        scope,
-                        now(),
-                    )
+                    yield (count(), PREP, origin, path, prep_res, params,
+                           None, None, None, None, scope, now(), None)
             else:  # a flow picked up from a checkpoint: its prep ran before
                 prep_res = resume.prep_res
             phase = EXEC
@@ -293,40 +269,16 @@ class BaseNode:
                     self, shared, prep_res, run, origin, path, scope
                 )
             if emit:
-                yield (
-                    count(),
-                    EXEC,
-                    origin,
-                    path,
-                    exec_res,
-                    params,
-                    None,
-                    None,
-                    None,
-                    None,
-                    scope,
-                    now(),
-                )
+                yield (count(), EXEC, origin, path, exec_res, params,
+                       None, None, None, None, scope, now(), None)
             phase = POST
             if self._is_async:
                 action = yield from hooks.post_async(shared, prep_res, exec_res)
             else:
                 action = self.post(shared, prep_res, exec_res)
             if emit:
-                yield (
-                    count(),
-                    POST,
-                    origin,
-                    path,
-                    action,
-                    params,
-                    None,
-                    None,
-                    None,
-                    None,
-                    scope,
-                    now(),
-                )
+                yield (count(), POST, origin, path, action, params,
+                       None, None, None, None, scope, now(), None)
             return action
         except GeneratorExit:  # the consumer closed a stepped run: nothing failed, yield nothing
             raise
@@ -337,20 +289,8 @@ class BaseNode:
                 where = f" (in {' > '.join(path)})" if path else ""
                 add_note(exc, f"pocketflow: raised in {phase} of node '{origin.name}'{where}")
                 if emit:
-                    yield (
-                        count(),
-                        ERROR,
-                        origin,
-                        path,
-                        exc,
-                        params,
-                        None,
-                        None,
-                        None,
-                        None,
-                        scope,
-                        now(),
-                    )
+                    yield (count(), ERROR, origin, path, exc, params,
+                           None, None, None, None, scope, now(), None)
             raise
 
     @awaits
@@ -441,13 +381,13 @@ class Node(BaseNode):
             except Exception as exc:
                 if attempt == max_retries - 1:
                     if run.emit:
-                        detail = (item, None, attempt, None, scope, now())
+                        detail = (item, None, attempt, None, scope, now(), None)
                         yield (run.count(), FALLBACK, origin, path, exc, self.params, *detail)
                     if self._is_async:
                         return (yield from node.exec_fallback_async(prep_res, exc))
                     return node.exec_fallback(prep_res, exc)
                 if run.emit:
-                    detail = (item, None, attempt, None, scope, now())
+                    detail = (item, None, attempt, None, scope, now(), None)
                     yield (run.count(), RETRY, origin, path, exc, self.params, *detail)
                 if self._retries_on_copy and node is self:
                     node = self.__copy__()
@@ -470,19 +410,22 @@ class BatchNode(Node):
     the unit that can leave the process because ``exec`` never touches ``shared``; ``prep`` and
     ``post`` stay here. An item runs in the worker as one call: ``exec`` with its retries (on a
     copy of the node, so ``self.cur_retry`` is that item's try), then ``exec_fallback`` if every
-    try failed. Its ``retry`` and ``fallback`` events travel back with its result, timed by the
-    worker's clock counted back from the result's arrival, and are emitted before its ``item``
-    event. Results and ``item`` events come in input order, as without an executor.
+    try failed. Its ``retry`` and ``fallback`` events travel back with its result, timed as the
+    worker measured them, and are emitted before its ``item`` event. Results and ``item``
+    events come in input order, as without an executor.
+
+    No executor tells when a worker takes an item, only when its result is back; so the worker
+    measures it: an item's ``item`` event carries when it started and ended there
+    (:attr:`Event.ran <pocketflow.events.Event.ran>`, which says how a worker on another
+    machine, with another clock, is timed). Between its submission and that start
+    the item waited in the executor's queue, and a timeline draws it waiting, then running as
+    it ran (this node's items at once, as the workers ran them). Until its result is back, an
+    item is drawn waiting: queued or running, the executor does not say. With
+    ``max_concurrency``, the items beyond it wait here until a slot frees.
 
     When an item fails, the items not started are cancelled and the exception propagates; items
     already running in a worker cannot be stopped, but nothing waits for them and their results
     are dropped, so ``post`` never sees them. The executor is the caller's to shut down.
-
-    No event says when a worker starts an item: an executor tells only when a result is back.
-    So a timeline draws this node's items one after another, each from the report of the one
-    before, and an ``AsyncParallelBatchNode``'s from when each was handed over; with
-    ``max_concurrency`` equal to the number of workers, the items beyond it wait here, where a
-    timeline shows them waiting, rather than unseen in the executor's queue.
     """
 
     kind = "batch"
@@ -550,7 +493,7 @@ class BatchNode(Node):
         __tracebackhide__ = True
         result = yield from self._attempts(item, run, origin, path, scope, index)
         if run.emit:
-            detail = (index, total, None, None, scope, now())
+            detail = (index, total, None, None, scope, now(), None)
             yield (run.count(), ITEM, origin, path, result, self.params, *detail)
         return result
 
@@ -579,10 +522,9 @@ class BatchNode(Node):
         in_order = not self._items_at_once
         results: list[Any] = [None] * total
         submitted_at: dict[int, int] = {}
-        arrived: dict[int, tuple[tuple[_Try, ...], int]] = {}  # results not reported yet
+        arrived: dict[int, tuple[_Report, tuple[int, int]]] = {}  # not reported yet
         futures = runners.Completions(asyncio.get_running_loop() if self._is_async else None)
         queued = reported = 0
-        last_report = 0  # when the last item event was emitted: in input order, time goes on
         try:
             while reported < total:
                 while queued < total and len(futures) < limit:
@@ -592,81 +534,59 @@ class BatchNode(Node):
                     queued += 1
                 index, future = yield from futures.next_done()
                 came_back = now()
-                failed, value, tries = _outcome(self, executor, future, index)
+                failed, value, report = _outcome(self, executor, future, index)
                 if failed:
                     futures.cancel()  # before the events: a stepping consumer may pause there
                     if run.emit:
-                        floor = max(submitted_at[index], last_report)
-                        yield from self._replay(
-                            tries, index, floor, came_back, run, origin, path, scope
-                        )
+                        ran = _ran(submitted_at[index], came_back, report)
+                        yield from self._replay(report, index, ran, run, origin, path, scope,
+                                                failed=True)
                     raise value
                 results[index] = value
                 if not run.emit:
                     reported += 1
                     continue
-                arrived[index] = (tries, came_back)
+                arrived[index] = (report, _ran(submitted_at[index], came_back, report))
                 ready = range(reported, total) if in_order else (index,)
                 for next_index in ready:
                     if next_index not in arrived:
                         break
-                    tries, came_back = arrived.pop(next_index)
-                    floor = max(submitted_at[next_index], last_report)
-                    yield from self._replay(
-                        tries, next_index, floor, came_back, run, origin, path, scope
-                    )
-                    detail = (next_index, total, None, None, scope, now())
-                    yield (
-                        run.count(),
-                        ITEM,
-                        origin,
-                        path,
-                        results[next_index],
-                        self.params,
-                        *detail,
-                    )
+                    report, ran = arrived.pop(next_index)
+                    yield from self._replay(report, next_index, ran, run, origin, path, scope)
+                    detail = (next_index, total, None, None, scope, now(), ran)
+                    yield (run.count(), ITEM, origin, path, results[next_index], self.params,
+                           *detail)
                     reported += 1
-                    if in_order:
-                        last_report = detail[-1]
         finally:
             futures.cancel()
         return results
 
     def _replay(
         self,
-        tries: tuple[_Try, ...],
+        report: _Report,
         index: int,
-        floor: int,
-        came_back: int,
+        ran: tuple[int, int],
         run: Run,
         origin: BaseNode,
         path: tuple[str, ...],
         scope: Scope | None,
+        *,
+        failed: bool = False,
     ) -> Generator[tuple[Any, ...], None, None]:
-        """The ``retry`` and ``fallback`` events an item's worker reported, in order.
-
-        The worker's clock is not this process's (it may be another machine's), but a duration
-        is a duration: each event is timed by how long before the item's end it happened,
-        counted back from when the result came back, and never before ``floor`` (when the item
-        was submitted and, in a batch that reports in input order, when the item before it was
-        reported: a timeline draws such a batch's items one after another).
+        """The ``retry`` and ``fallback`` events an item's worker reported, in order, timed
+        on this process's clock as :func:`_ran` placed the item (``ran``), and within it. The
+        item of a ``failed`` run has no ``item`` event: its last one, the ``fallback`` that
+        raised, carries ``ran``.
         """
-        for kind, attempt, value, before_end in tries:
-            when = max(floor, came_back - before_end)
-            yield (
-                run.count(),
-                kind,
-                origin,
-                path,
-                value,
-                self.params,
-                index,
-                None,
-                attempt,
-                None,
-                scope,
-                when,
-            )
+        tries, _, worker_end = report
+        began, ended = ran
+        shift = ended - worker_end  # 0 when the worker's clock is this one
+        last = len(tries) - 1
+        for number, (kind, attempt, value, worker_time) in enumerate(tries):
+            when = min(ended, max(began, worker_time + shift))
+            span = ran if failed and number == last else None
+            yield (run.count(), kind, origin, path, value, self.params,
+                   index, None, attempt, None, scope, when, span)
 
 
 class AsyncNode(Node):
@@ -822,23 +742,33 @@ def check_executor(node: BaseNode, executor: Any) -> Executor | None:
     )
 
 
-#: What a worker reports of an item's failed tries: (event kind, try number, exception, how many
-#: nanoseconds before the item's end it happened).
+#: What a worker reports of an item's failed tries: (event kind, try number, exception, when it
+#: happened by the worker's clock).
 _Try = tuple[str, int, Exception, int]
 
-#: The attribute of an item's exception that carries its ``_Try`` records back from a worker.
-_TRIES_ATTRIBUTE = "_pocketflow_tries"
+#: What a worker reports of an item: its failed tries, and when it started and ended, all by
+#: the worker's clock (``time.perf_counter_ns()`` there).
+_Report = tuple[tuple[_Try, ...], int, int]
+
+#: The attribute of an item's exception that carries its ``_Report`` back from a worker.
+_REPORT_ATTRIBUTE = "_pocketflow_report"
 
 
-def _run_item(node: Node, item: Any, index: int, report: bool) -> tuple[Any, tuple[_Try, ...]]:
+def _run_item(
+    node: Node, item: Any, index: int, report: bool, started: int | None = None
+) -> tuple[Any, _Report]:
     """One batch item where an executor runs it: ``exec`` with its retries, then
-    ``exec_fallback``, on a copy of ``node``; returns the result and, when ``report``, the
-    records of its failed tries (the caller turns them into ``retry``/``fallback`` events).
+    ``exec_fallback``, on a copy of ``node``; returns the result and its ``_Report``: when it
+    started (``started``, default: now, when the worker took it) and ended, and, when
+    ``report``, the records of its failed tries (the caller turns them into ``retry`` and
+    ``fallback`` events).
 
     The same generator as in-process items (``Node._attempts``) does the work, with a run of
     its own whose events are collected here. An async node's attempts run in a new event loop.
     """
     __tracebackhide__ = True
+    if started is None:
+        started = now()
     node = node.__copy__()  # several items may share the object sent (threads do)
     run = Run()
     events: list[Event] = []
@@ -851,19 +781,20 @@ def _run_item(node: Node, item: Any, index: int, report: bool) -> tuple[Any, tup
         else:
             result = runners.run_to_end(steps, run)
     except Exception as exc:
-        setattr(exc, _TRIES_ATTRIBUTE, _tries(events))
+        setattr(exc, _REPORT_ATTRIBUTE, _report(events, started))
         raise
-    return result, _tries(events)
+    return result, _report(events, started)
 
 
 def _run_pickled_item(
     payload: bytes, name: str, item: Any, index: int, report: bool
-) -> tuple[Any, tuple[_Try, ...]]:
+) -> tuple[Any, _Report]:
     """:func:`_run_item` for a node sent pickled (to a ``ProcessPoolExecutor``): unpickling it
     here, in the worker process, is where a class the worker cannot import fails, so that is
     where the failure is explained.
     """
     __tracebackhide__ = True
+    started = now()
     try:
         node = pickle.loads(payload)
     except Exception as exc:
@@ -871,7 +802,7 @@ def _run_pickled_item(
             f"{name} could not be rebuilt in a ProcessPoolExecutor's worker process "
             f"({type(exc).__name__}: {exc}). {_PICKLE_ADVICE}"
         ) from exc
-    return _run_item(node, item, index, report)
+    return _run_item(node, item, index, report, started)
 
 
 _PICKLE_ADVICE = (
@@ -883,9 +814,25 @@ _PICKLE_ADVICE = (
 )
 
 
-def _tries(events: list[Event]) -> tuple[_Try, ...]:
-    end = now()
-    return tuple((e.kind, e.attempt, e.value, end - e.time) for e in events)  # type: ignore[misc]
+def _report(events: list[Event], started: int) -> _Report:
+    tries = tuple((e.kind, e.attempt, e.value, e.time) for e in events)
+    return tries, started, now()  # type: ignore[return-value]
+
+
+def _ran(submitted: int, came_back: int, report: _Report) -> tuple[int, int]:
+    """When an item ran in its worker, ``(start, end)`` on this process's clock, from when it
+    was ``submitted``, when its result ``came_back`` and what the worker reported.
+
+    A thread, or a process on this machine, reads the same monotonic clock: its start and end
+    fall between submission and return, and are taken as they are. Another machine's clock
+    is not this one's, but a duration is a duration: the time the item ran is counted back
+    from when its result came back, and starts no earlier than its submission. Before its
+    start the item waited in the executor's queue.
+    """
+    _, started, ended = report
+    if submitted <= started <= ended <= came_back:
+        return started, ended
+    return max(submitted, came_back - (ended - started)), came_back
 
 
 def _item_submitter(
@@ -931,8 +878,8 @@ def _item_submitter(
 
 def _outcome(
     node: BaseNode, executor: Executor, future: Future[Any], index: int
-) -> tuple[bool, Any, tuple[_Try, ...]]:
-    """What a finished item's future holds: ``(failed, result or exception, tries)``."""
+) -> tuple[bool, Any, _Report]:
+    """What a finished item's future holds: ``(failed, result or exception, report)``."""
     if future.cancelled():  # not by the node: it cancels only once it has stopped waiting
         raise RuntimeError(
             f"{label(node)}: batch item {index} was cancelled in the executor before it ran; "
@@ -941,11 +888,11 @@ def _outcome(
         )
     exc = future.exception()
     if exc is None:
-        result, tries = future.result()
-        return False, result, tries
-    tries = exc.__dict__.pop(_TRIES_ATTRIBUTE, ())
+        result, report = future.result()
+        return False, result, report
+    report = exc.__dict__.pop(_REPORT_ATTRIBUTE, ((), 0, 0))  # none from a broken executor
     add_note(exc, f"pocketflow: batch item {index} failed in {type(executor).__name__}")
-    return True, exc, tries
+    return True, exc, report
 
 
 def _check_action(node: BaseNode, action: Any) -> None:

@@ -20,7 +20,7 @@ import types
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Generator, Sequence
 from concurrent.futures import Future
-from typing import Any, TypeVar, cast
+from typing import Any, Final, TypeVar, cast
 
 from .events import ERROR, Event, Run
 
@@ -42,6 +42,9 @@ new_event = tuple.__new__
 
 #: A run's step generator: yields events and awaitables, returns the run's result.
 Steps = Generator[Any, Any, Any]
+
+#: How often, in seconds, a sync batch waiting for its executor looks for an interrupt.
+_SIGNAL_CHECK: Final = 0.1
 
 _F = TypeVar("_F", bound=Callable[..., Steps])
 _T = TypeVar("_T")
@@ -272,7 +275,12 @@ class Completions:
         """Wait for the next future to finish; return ``(index, future)`` and stop watching it."""
         __tracebackhide__ = True
         if self.loop is None:
-            future = self._finished.get()
+            while True:
+                # Never one unbounded block: an interrupt that lands just before the thread
+                # blocks would wake nothing, and the batch would wait until an item finished.
+                with contextlib.suppress(queue.Empty):
+                    future = self._finished.get(timeout=_SIGNAL_CHECK)
+                    break
         else:
             while not self._arrived:
                 self._waiter = self.loop.create_future()

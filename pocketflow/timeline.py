@@ -4,7 +4,11 @@
 time and the run it belongs to) into lanes and bars that a view draws as a Gantt chart: a bar
 per node run, split into its ``prep``, ``exec`` and ``post`` phases; a lane per batch item
 with a bar per try; nested flows' runs grouped under the flow that ran them. A parallel batch
-with ``max_concurrency`` shows its queued items as *waiting* until a slot frees. A batch with
+with ``max_concurrency`` shows its queued items as *waiting* until a slot frees. A batch on an
+executor shows each item *waiting* from its submission until a worker started it, then
+running as long as the worker says it ran (:attr:`pocketflow.Event.ran`), its items at once
+as they ran; while the run goes on, an item not back yet is drawn waiting (queued or running
+there: no executor says which), never running. A batch with
 many items keeps the first few lanes and folds the rest into one lane of density bars, so a
 timeline of 10,000 items still draws a few hundred marks.
 
@@ -20,7 +24,7 @@ timeline of 10,000 items still draws a few hundred marks.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Sized
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
@@ -33,10 +37,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Bar", "Lane", "Timeline", "build_timeline"]
 
-#: Kinds of node whose items run one after another, and at once (see ``pocketflow.graph``).
-_SEQUENTIAL_ITEMS: Final = frozenset({"batch", "async_batch"})
+#: Kinds of node whose items (or runs) go at once even in process (see ``pocketflow.graph``);
+#: the others' go one after another, unless an executor runs them.
 _PARALLEL_ITEMS: Final = frozenset({"parallel"})
-_SEQUENTIAL_RUNS: Final = frozenset({"batch_flow", "async_batch_flow"})
 _PARALLEL_RUNS: Final = frozenset({"parallel_flow"})
 
 
@@ -96,6 +99,10 @@ class Timeline:
         return chosen
 
 
+#: One event of a batch item: (kind, when, value, ``(start, end)`` when an executor ran it).
+_Mark = tuple[str, int, Any, "tuple[int, int] | None"]
+
+
 @dataclass
 class _Run:
     """What the steps of one scope say: a node run, or a run of a batch flow's graph."""
@@ -110,7 +117,9 @@ class _Run:
     end: int | None = None
     failed: bool = False
     value: Any = None
-    items: dict[int, list[tuple[str, int, Any]]] = field(default_factory=dict)
+    prep: Any = None  # what prep returned: a batch's items
+    #: Item index -> its marks: (kind, when, value, when a worker ran it or ``None``).
+    items: dict[int, list[_Mark]] = field(default_factory=dict)
     children: list[_Run] = field(default_factory=list)
 
 
@@ -147,8 +156,10 @@ def _runs_of(steps: Sequence[TraceStep]) -> dict[int, _Run]:
         when, kind = entry.time, entry.kind
         if kind == START:
             run.node_id, run.name, run.start = entry.node_id, entry.name, when
-        elif kind in (PREP, EXEC):
-            run.marks[kind] = when
+        elif kind == PREP:
+            run.marks[PREP], run.prep = when, entry.value
+        elif kind == EXEC:
+            run.marks[EXEC] = when
         elif kind == POST:
             run.marks[POST], run.end, run.value = when, when, entry.value
         elif kind == ERROR:
@@ -158,7 +169,7 @@ def _runs_of(steps: Sequence[TraceStep]) -> dict[int, _Run]:
                 run.node_id, run.name, run.item = entry.node_id, entry.name, entry.item
                 run.end = when
             else:
-                run.items.setdefault(entry.item, []).append((kind, when, entry.value))
+                run.items.setdefault(entry.item, []).append((kind, when, entry.value, entry.ran))
     for run in runs.values():
         parent = runs.get(run.parent) if run.parent is not None else None
         if parent is not None:
@@ -184,30 +195,16 @@ def _lay_out(
             if run.end is None or run.failed:  # the phase it is in, or failed in
                 end = run.end
                 timeline.bars.append(
-                    Bar(
-                        lane,
-                        phase,
-                        previous,
-                        end,
-                        state,
-                        _detail(run.name, phase, previous, end),
-                        run.node_id,
-                    )
+                    Bar(lane, phase, previous, end, state, _detail(run.name, phase, previous, end),
+                        run.node_id)
                 )
             break
         timeline.bars.append(
-            Bar(
-                lane,
-                phase,
-                previous,
-                ended,
-                "done",
-                _detail(run.name, phase, previous, ended),
-                run.node_id,
-            )
+            Bar(lane, phase, previous, ended, "done", _detail(run.name, phase, previous, ended),
+                run.node_id)
         )
         previous = ended
-    if run.items:
+    if run.items or _executor(graph, run.node_id) is not None:
         _lay_out_items(run, kind, depth + 1, timeline, graph, max_items, bins)
     sub_runs = sorted(run.children, key=lambda child: (child.item is None, _when(child)))
     batch_runs = [child for child in sub_runs if child.item is not None]
@@ -223,28 +220,66 @@ def _lay_out_items(
 ) -> None:
     """A lane per batch item of a node run, with a bar per try (and a wait, when queued)."""
     ready = run.marks.get(PREP, run.start or 0)
+    executor = _executor(graph, run.node_id)
+    ran = {index: marks[-1][3] for index, marks in run.items.items() if marks[-1][3] is not None}
+    if ran and executor is None:
+        executor = "the executor"  # a trace from before graphs named it
     ends = {index: marks[-1][1] for index, marks in run.items.items() if marks[-1][0] == ITEM}
-    starts = _item_starts(ready, ends, kind, _limit(graph, run.node_id), len(run.items))
-    shown = sorted(run.items)[:max_items]
+    ends.update((index, span[1]) for index, span in ran.items())  # back here: a slot frees
+    limit = _limit(graph, run.node_id)
+    at_once = kind in _PARALLEL_ITEMS or executor is not None
+    pending = _pending(run, executor, limit, len(ends))
+    indexes = sorted(run.items.keys() | pending)
+    starts = _item_starts(ready, ends, at_once, limit, len(indexes))
+    shown = indexes[:max_items]
     for index in shown:
         lane = _add_lane(timeline, f"item {index}", depth, run.node_id, "item")
-        begin = starts.get(index, ready)
-        if begin > ready and kind in _PARALLEL_ITEMS:  # queued, not merely next in line
-            detail = f"item {index} waits for a free slot: {_ms(begin - ready)}"
-            timeline.bars.append(Bar(lane, "wait", ready, begin, "waiting", detail, run.node_id))
-        for attempt, (mark, when, value) in enumerate(run.items[index]):
-            state = "done" if mark == ITEM else "failed"
-            what = f"item {index}, try {attempt + 1}" + (
-                f" → {_short(value)}" if mark == ITEM else f" failed: {_short(value)}"
+        queued = starts.get(index, ready)
+        if index in pending:
+            detail = (
+                f"item {index}: in {executor}, not back yet (queued or running there: an "
+                "executor does not say which)"
             )
+            timeline.bars.append(Bar(lane, "wait", queued, None, "waiting", detail, run.node_id))
+            continue
+        begin = ran[index][0] if index in ran else queued
+        if begin > ready and at_once:  # queued, not merely next in line
+            detail = _wait_detail(index, ready, queued, begin, executor if index in ran else None)
+            timeline.bars.append(Bar(lane, "wait", ready, begin, "waiting", detail, run.node_id))
+        for attempt, (mark, when, value, span) in enumerate(run.items[index]):
+            state = "done" if mark == ITEM else "failed"
+            when = span[1] if span is not None else when
+            what = f"item {index}, try {attempt + 1}" + (f" → {_short(value)}" if mark == ITEM else
+                                                      f" failed: {_short(value)}")
             timeline.bars.append(
                 Bar(lane, "try", begin, when, state, f"{what} ({_ms(when - begin)})", run.node_id)
             )
             begin = when
-    rest = sorted(run.items)[max_items:]
+    rest = sorted(run.items.keys() - set(shown))  # items still out are not folded in
     if rest:
-        spans = [(starts.get(index, ready), ends.get(index)) for index in rest]
+        spans = [ran.get(index) or (starts.get(index, ready), ends.get(index)) for index in rest]
         _fold(timeline, f"{len(rest)} more items", depth, run.node_id, spans, bins)
+
+
+def _pending(run: _Run, executor: str | None, limit: int | None, back: int) -> set[int]:
+    """The items of a batch run still going on that were handed to an executor and are not
+    back yet: items go out in index order, at most ``limit`` not back at a time.
+    """
+    if executor is None or EXEC in run.marks or run.end is not None:
+        return set()
+    total = len(run.prep) if isinstance(run.prep, Sized) else 0
+    out = total if limit is None else min(total, limit + back)
+    return set(range(out)) - run.items.keys()
+
+
+def _wait_detail(index: int, ready: int, queued: int, began: int, executor: str | None) -> str:
+    """What a wait bar says: how long the item waited for a free slot, and in the executor."""
+    if executor is None:
+        return f"item {index} waits for a free slot: {_ms(began - ready)}"
+    parts = [f"{_ms(began - queued)} in {executor}'s queue"]
+    if queued > ready:
+        parts.insert(0, f"{_ms(queued - ready)} for a free slot")
+    return f"item {index} waited {_ms(began - ready)}: {', then '.join(parts)}"
 
 
 def _lay_out_batch_runs(
@@ -261,7 +296,8 @@ def _lay_out_batch_runs(
     ready = run.marks.get(PREP, run.start or 0)
     by_item = {child.item: child for child in batch_runs if child.item is not None}
     ends = {index: child.end for index, child in by_item.items() if child.end is not None}
-    starts = _item_starts(ready, ends, kind, _limit(graph, run.node_id), len(by_item))
+    at_once = kind in _PARALLEL_RUNS
+    starts = _item_starts(ready, ends, at_once, _limit(graph, run.node_id), len(by_item))
     for index in sorted(by_item)[:max_items]:
         child = by_item[index]
         begin = min((_when(c) for c in child.children), default=starts.get(index, ready))
@@ -284,16 +320,17 @@ def _lay_out_batch_runs(
 
 
 def _item_starts(
-    ready: int, ends: dict[int, int], kind: str, limit: int | None, count: int
+    ready: int, ends: dict[int, int], at_once: bool, limit: int | None, count: int
 ) -> dict[int, int]:
-    """When each item started, from when each ended and how the batch schedules them.
+    """When each item started (or, on an executor, was submitted), from when each ended and
+    how the batch schedules them.
 
-    Items run in index order: one after another (each starts when the one before ended), or at
+    Items go in index order: one after another (each starts when the one before ended), or at
     once, at most ``limit`` at a time (an item beyond the first ``limit`` starts when a running
-    one ends and frees its slot). The run emits no event when an item starts, so this is where
-    that moment is worked out.
+    one ends and frees its slot). The run emits no event when an item starts here, so this is
+    where that moment is worked out; a worker says when it started an item (``ran``).
     """
-    if kind in _SEQUENTIAL_ITEMS or kind in _SEQUENTIAL_RUNS:
+    if not at_once:
         starts, previous = {}, ready
         for index in range(count):
             starts[index] = previous
@@ -342,6 +379,10 @@ def _add_lane(timeline: Timeline, label: str, depth: int, node_id: str | None, k
 
 def _kind(graph: Graph, node_id: str | None) -> str:
     return graph[node_id].kind if node_id is not None and node_id in graph else "node"
+
+
+def _executor(graph: Graph, node_id: str | None) -> str | None:
+    return graph[node_id].executor if node_id is not None and node_id in graph else None
 
 
 def _limit(graph: Graph, node_id: str | None) -> int | None:

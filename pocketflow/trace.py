@@ -298,6 +298,10 @@ class TraceStep(NamedTuple):
     scope: int | None = None
     #: The id of the run that ran that one (``None`` at the top, or when not recorded).
     parent: int | None = None
+    #: For an ``item`` step of an item an executor ran (for one that failed, its last
+    #: ``fallback`` step): when a worker ran it, ``(start, end)`` in nanoseconds since the
+    #: run's first event (see :attr:`pocketflow.Event.ran`).
+    ran: tuple[int, int] | None = None
 
     def to_json(self, *, shared: bool = True) -> dict[str, Any]:
         """This step as the JSON object of its line (with its snapshot unless ``shared`` is
@@ -315,6 +319,8 @@ class TraceStep(NamedTuple):
         for key, field in _OPTIONAL_FIELDS:
             if getattr(self, field) is not None:
                 data[key] = getattr(self, field)
+        if self.ran is not None:
+            data["ran"] = list(self.ran)
         if shared and self.shared is not None:
             data["shared"] = to_json(self.shared)
         return data
@@ -335,6 +341,7 @@ class TraceStep(NamedTuple):
             value=from_json(data.get("value")),
             params=from_json(data.get("params")),
             shared=shared,
+            ran=None if data.get("ran") is None else tuple(data["ran"]),
             **{field: data.get(key) for key, field in _OPTIONAL_FIELDS},
         )
 
@@ -716,6 +723,7 @@ _NODE_FIELDS: Final = {
     "ends_flow": (bool,),
     "start": _OPTIONAL_STR,
     "max_concurrency": (int, type(None)),
+    "executor": _OPTIONAL_STR,
 }
 _EDGE_FIELDS: Final = {
     "source": _STR,
@@ -785,6 +793,7 @@ _STEP_FIELDS: Final = {
     "time": (int, type(None)),
     "scope": (int, type(None)),
     "parent": (int, type(None)),
+    "ran": (list, type(None)),
 }
 
 
@@ -799,6 +808,9 @@ def _step_problem(data: Any, ids: frozenset[str], previous: int) -> str | None:
     numbers = ("step", "item", "total", "attempt", "time", "scope", "parent")
     if any(type(data.get(key)) is bool for key in numbers):
         return "a number field holds true or false"
+    ran = data.get("ran")
+    if ran is not None and (len(ran) != 2 or not all(type(when) is int for when in ran)):
+        return '"ran" must be a list of two numbers, the start and the end'
     if data["kind"] not in _KINDS:
         return f"unknown kind {describe(data['kind'])} (expected one of {list(KINDS)})"
     if data["step"] <= previous:
@@ -906,29 +918,18 @@ def _steps_of(
     steps: list[TraceStep] = []
     append = steps.append
     for event, shared in zip(events, shots, strict=False):
-        step, kind, node, path, value, params, item, total, attempt, target, scope, when = event
+        (step, kind, node, path, value, params, item, total, attempt, target, scope, when,
+         ran) = event
         node_id, name = known.get(id(node)) or (None, node.name)  # a node wired after the run
         scoped = scope_ids.get(scope)
         if scoped is None:
             parent = scope.parent  # type: ignore[union-attr]
             scoped = scope_ids[scope] = (scope.id, None if parent is None else parent.id)  # type: ignore[union-attr]
         target_id = None if target is None else ids.get(id(target))
-        fields = (
-            step,
-            kind,
-            node_id,
-            name,
-            path,
-            value,
-            params,
-            item,
-            total,
-            attempt,
-            target_id,
-            shared,
-            when - start,
-            *scoped,
-        )
+        if ran is not None:
+            ran = (ran[0] - start, ran[1] - start)
+        fields = (step, kind, node_id, name, path, value, params, item, total, attempt,
+                  target_id, shared, when - start, *scoped, ran)
         append(_new_trace_step(fields))
     return steps
 

@@ -181,12 +181,14 @@ run_live(Flow(start=Checksums(executor=dask, name="checksums"), name="on dask"),
 print(shared["checksums"] == expected)
 
 # %% [markdown]
-# One thing no view can know: when a worker *starts* an item. An executor says only when a
-# result is back. A timeline of this run (`run_live(..., timeline=True)`) therefore draws a
-# `BatchNode`'s items one after another, as their results are reported in order, and an
-# `AsyncParallelBatchNode`'s from the moment each was handed over, even if it then waited in
-# the executor's queue. Set `max_concurrency` to the number of workers, and the items beyond
-# it wait in this process instead, where a timeline shows them waiting.
+# An executor says only when a result is back, not when a worker *started* the item; so the
+# worker measures it and sends it back with the result (the `"item"` event's `ran`). A
+# timeline of this run (`run_live(..., timeline=True)`) draws each item waiting from when it
+# was handed over until a worker took it, then running for as long as it ran: this
+# `BatchNode`'s items side by side, as the two workers ran them. An item whose result is not
+# back yet is drawn waiting, since it may be queued or running: the executor does not say.
+# Set `max_concurrency` to the number of workers, and the items beyond it wait in this
+# process instead.
 
 # %% [markdown]
 # ## When an item fails

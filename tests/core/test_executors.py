@@ -9,12 +9,14 @@ classes; the one test about a class the workers cannot import uses ``spawn`` on 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import multiprocessing
 import os
 import pickle
 import signal
 import sys
 import threading
+import time
 import types
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -34,7 +36,7 @@ from pocketflow import (
 )
 from pocketflow.events import Event
 from pocketflow.timeline import build_timeline
-from pocketflow.trace import arecord, record
+from pocketflow.trace import Recorder, Trace, arecord, record
 
 #: How long a test waits for something that must happen at once; only reached on a failure.
 DEADLINE = 30
@@ -464,7 +466,7 @@ def test_a_failed_item_reports_its_tries_then_its_error(processes: ProcessPoolEx
     ]
     assert str(caught.value) == "item 0, try 1"
     assert "pocketflow: batch item 0 failed in ThreadPoolExecutor" in caught.value.__notes__
-    assert not hasattr(caught.value, "_pocketflow_tries")  # the records were taken off
+    assert not hasattr(caught.value, "_pocketflow_report")  # the records were taken off
 
     with pytest.raises(KeyError) as caught_in_process:
         FailsOnThree(executor=processes).run(items_shared(5))
@@ -784,3 +786,292 @@ def test_the_timeline_of_batches_on_an_executor_draws_no_bar_backwards(
     timeline = build_timeline(trace)
     assert len([bar for bar in timeline.bars if bar.kind == "try"]) == 6
     assert all(bar.end is None or bar.start <= bar.end for bar in timeline.bars)
+
+
+def item_events(events: list[Event]) -> dict[int, Event]:
+    return {e.item: e for e in events if e.kind == "item" and e.item is not None}
+
+
+def open_one_at_a_time(
+    gated: GatedExecutor, first_ran: threading.Event
+) -> tuple[threading.Thread, list[int]]:
+    """A started thread that lets item 0 run once items 0 and 1 are queued, then, once
+    ``first_ran`` is set, notes the time (in the list returned) and lets item 1 run.
+    """
+    opened: list[int] = []
+
+    def open_them() -> None:
+        for _ in range(2):
+            assert gated.submitted.acquire(timeout=DEADLINE)
+        gated.open()  # item 0 runs; item 1 stays queued
+        assert first_ran.wait(DEADLINE)
+        opened.append(time.perf_counter_ns())
+        gated.open()
+
+    opener = threading.Thread(target=open_them)
+    opener.start()
+    return opener, opened
+
+
+def test_an_item_event_says_when_a_worker_ran_it_not_when_it_was_queued(
+    gated: GatedExecutor,
+) -> None:
+    """Item 1 waits in the executor's queue until the test opens the gate, at ``opened``: its
+    ``item`` event says it started no earlier than that, and the timeline draws it waiting
+    from its submission until then, and running from then on.
+    """
+    first_ran = threading.Event()
+
+    class Signals(Square):
+        def exec(self, item: int) -> int:
+            if item == 0:
+                first_ran.set()
+            return item
+
+    opener, opened = open_one_at_a_time(gated, first_ran)
+    seen: list[Event] = []
+    with observe(seen.append):
+        trace = record(Signals(executor=gated, name="gated"), items_shared(2))
+    opener.join(DEADLINE)
+    items = item_events(seen)
+    prep = next(e for e in seen if e.kind == "prep")
+    (began_0, ended_0), (began_1, ended_1) = items[0].ran, items[1].ran
+    assert prep.time <= began_0 <= ended_0 <= items[0].time
+    assert opened[0] <= began_1 <= ended_1 <= items[1].time  # not from its submission
+
+    origin = seen[0].time
+    timeline = build_timeline(trace)
+    lane = next(lane.row for lane in timeline.lanes if lane.label == "item 1")
+    wait, run = timeline.bars_of(lane)
+    assert (wait.kind, wait.state) == ("wait", "waiting")
+    assert wait.start < opened[0] - origin <= wait.end == run.start
+    assert (run.kind, run.state, run.start, run.end) == (
+        "try", "done", began_1 - origin, ended_1 - origin
+    )  # fmt: skip
+
+
+def test_a_sync_batch_on_an_executor_is_drawn_as_it_ran_at_once(
+    threads: ThreadPoolExecutor,
+) -> None:
+    """Both items wait for each other at a barrier, so they ran at the same time: the
+    timeline draws them overlapping, not one after the other.
+    """
+    together = threading.Barrier(2, timeout=DEADLINE)
+
+    class Meet(Square):
+        def exec(self, item: int) -> int:
+            together.wait()
+            return item
+
+    timeline = build_timeline(record(Meet(executor=threads, name="meet"), items_shared(2)))
+    tries = {
+        lane.label: bar
+        for lane in timeline.lanes
+        for bar in timeline.bars_of(lane.row)
+        if bar.kind == "try"
+    }
+    first, second = tries["item 0"], tries["item 1"]
+    assert second.start < first.end and first.start < second.end  # type: ignore[operator]
+
+
+def test_retries_on_an_executor_are_drawn_within_the_time_the_item_ran(
+    threads: ThreadPoolExecutor,
+) -> None:
+    seen: list[Event] = []
+    with observe(seen.append):
+        trace = record(WherePid(max_retries=3, executor=threads), items_shared(2))
+    origin = seen[0].time
+    timeline = build_timeline(trace)
+    for index, event in item_events(seen).items():
+        began, ended = event.ran
+        lane = next(lane.row for lane in timeline.lanes if lane.label == f"item {index}")
+        tries = [bar for bar in timeline.bars_of(lane) if bar.kind == "try"]
+        assert [bar.state for bar in tries] == ["failed", "failed", "done"]
+        assert tries[0].start == began - origin and tries[-1].end == ended - origin
+        assert all(a.end == b.start for a, b in itertools.pairwise(tries))
+
+
+def test_items_still_in_the_executor_are_drawn_waiting_not_running(
+    gated: GatedExecutor,
+) -> None:
+    """The timeline of a run caught while items 1 and 2 are in the executor (queued, or
+    running: the executor does not say) draws them waiting, open-ended.
+    """
+    recorder = Recorder()
+    caught: list[Trace] = []
+    was_caught = threading.Event()
+
+    def catch(event: Event) -> None:
+        if event.kind == "item" and event.item == 0:
+            caught.append(recorder.trace)
+            was_caught.set()
+
+    def run() -> None:
+        with observe(recorder, catch):
+            Square(executor=gated, name="square").run(items_shared(3))
+
+    gated.open()  # item 0 only
+    runner = threading.Thread(target=run)
+    runner.start()
+    try:
+        assert was_caught.wait(DEADLINE)
+    finally:
+        gated.open(2)
+        runner.join(DEADLINE)
+    timeline = build_timeline(caught[0])
+    assert [lane.label for lane in timeline.lanes] == ["square", "item 0", "item 1", "item 2"]
+    for index in (1, 2):
+        (bar,) = timeline.bars_of(index + 1)
+        assert (bar.kind, bar.state, bar.end) == ("wait", "waiting", None)
+        assert "not back yet" in bar.detail
+    assert not [bar for bar in timeline.bars if bar.kind == "try" and bar.state != "done"]
+
+
+def test_an_item_held_back_by_max_concurrency_is_not_drawn_in_the_executor(
+    gated: GatedExecutor,
+) -> None:
+    """With ``max_concurrency=2`` item 2 is submitted only when a slot frees: while items 0
+    and 1 are out, it is not drawn among the items in the executor.
+    """
+    recorder = Recorder()
+    caught: list[Trace] = []
+
+    async def main() -> None:
+        node = AsyncSquare(executor=gated, max_concurrency=2, name="two")
+        task = asyncio.ensure_future(node.run_async(items_shared(3)))
+        for _ in range(2):
+            assert await asyncio.to_thread(gated.submitted.acquire, timeout=DEADLINE)
+        caught.append(recorder.trace)
+        gated.open(3)
+        await task
+
+    with observe(recorder):
+        asyncio.run(main())
+    timeline = build_timeline(caught[0])
+    assert [lane.label for lane in timeline.lanes] == ["two", "item 0", "item 1"]
+    assert [(bar.kind, bar.state, bar.end) for bar in timeline.bars if bar.lane > 0] == [
+        ("wait", "waiting", None)
+    ] * 2
+
+
+def test_when_workers_ran_the_items_survives_saving_and_loading(
+    threads: ThreadPoolExecutor, tmp_path: Any
+) -> None:
+    trace = record(WherePid(max_retries=3, executor=threads, name="pids"), items_shared(3))
+    path = tmp_path / "run.jsonl"
+    trace.save(path)
+    loaded = Trace.load(path)
+    assert [step.ran for step in loaded] == [step.ran for step in trace]
+    assert all(step.ran is not None for step in loaded if step.kind == "item")
+    assert loaded.graph["pids"].executor == "ThreadPoolExecutor"  # type: ignore[union-attr]
+    drawn, redrawn = build_timeline(trace).bars, build_timeline(loaded).bars
+    assert [bar._replace(detail="") for bar in redrawn] == [
+        bar._replace(detail="") for bar in drawn
+    ]  # the details differ only in how an exception reads once loaded
+
+
+class FarAwayExecutor(ThreadPoolExecutor):
+    """Runs items on threads, but reports their times as a machine whose clock reads an hour
+    ahead would: shifted, durations unchanged.
+    """
+
+    AHEAD = 3600 * 10**9
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        def far_away() -> Any:
+            result, (tries, started, ended) = fn(*args, **kwargs)
+            shifted = tuple((*head, when + self.AHEAD) for *head, when in tries)
+            return result, (shifted, started + self.AHEAD, ended + self.AHEAD)
+
+        return super().submit(far_away)
+
+
+def test_a_worker_with_another_clock_is_timed_by_how_long_it_ran() -> None:
+    durations: list[int] = []
+
+    class Timed(Square):
+        def exec(self, item: int) -> int:
+            started = time.perf_counter_ns()
+            if self.cur_retry == 0:
+                raise ValueError("first try")
+            durations.append(time.perf_counter_ns() - started)
+            return item
+
+    seen: list[Event] = []
+    with FarAwayExecutor(1) as pool, observe(seen.append):
+        Timed(max_retries=2, executor=pool).run(items_shared(2))
+    prep = next(e for e in seen if e.kind == "prep")
+    for index, item in item_events(seen).items():
+        (retry,) = [e for e in seen if e.kind == "retry" and e.item == index]
+        began, ended = item.ran
+        assert prep.time <= began <= retry.time <= ended <= item.time  # counted back, inside
+        assert ended - began >= durations[index]  # the whole time it ran, not an hour more
+
+
+def test_a_failed_item_is_drawn_waiting_while_it_was_queued(gated: GatedExecutor) -> None:
+    """Item 1 fails, after waiting in the queue until ``opened``: its failed try is drawn
+    from when the worker started it, its wait before that.
+    """
+    first_ran = threading.Event()
+
+    class FailsSecond(Square):
+        def exec(self, item: int) -> int:
+            if item == 0:
+                first_ran.set()
+                return item
+            raise ValueError("item 1")
+
+    opener, opened = open_one_at_a_time(gated, first_ran)
+    seen: list[Event] = []
+    with observe(seen.append), pytest.raises(ValueError) as caught:
+        record(FailsSecond(executor=gated, name="fails"), items_shared(2))
+    opener.join(DEADLINE)
+    fallback = next(e for e in seen if e.kind == "fallback")
+    assert fallback.ran is not None and opened[0] <= fallback.ran[0] <= fallback.time
+    timeline = build_timeline(caught.value.trace)  # type: ignore[attr-defined]
+    lane = next(lane.row for lane in timeline.lanes if lane.label == "item 1")
+    wait, failed = timeline.bars_of(lane)
+    assert (wait.kind, wait.state, failed.kind, failed.state) == (
+        "wait", "waiting", "try", "failed"
+    )  # fmt: skip
+    assert wait.end == failed.start == fallback.ran[0] - seen[0].time
+
+
+def test_items_back_out_of_order_past_the_shown_lanes_are_folded(gated: GatedExecutor) -> None:
+    """The gate lets only item 5 of 8 run; caught then, items 0 to 4 and 6, 7 are out. With
+    three lanes shown (items 0 to 2, out), item 5, back, is counted in the folded lane.
+    """
+    recorder = Recorder()
+    caught: list[Trace] = []
+    was_caught = threading.Event()
+
+    def catch(event: Event) -> None:
+        if event.kind == "item":
+            caught.append(recorder.trace)
+            was_caught.set()
+
+    class Fifth(AsyncSquare):
+        async def exec_async(self, item: int) -> int:
+            return item
+
+    async def main() -> None:
+        with observe(recorder, catch):
+            await Fifth(executor=gated, name="eight").run_async(items_shared(8))
+
+    def fifth_first() -> None:
+        for _ in range(8):
+            assert gated.submitted.acquire(timeout=DEADLINE)
+        with gated.ready:  # item 5 jumps the queue
+            gated.jobs.insert(0, gated.jobs.pop(5))
+        gated.open()
+        assert was_caught.wait(DEADLINE)
+        gated.open(7)
+
+    opener = threading.Thread(target=fifth_first)
+    opener.start()
+    asyncio.run(main())
+    opener.join(DEADLINE)
+    timeline = build_timeline(caught[0], max_items=3)
+    assert [lane.label for lane in timeline.lanes] == [
+        "eight", "item 0", "item 1", "item 2", "1 more items"
+    ]  # fmt: skip

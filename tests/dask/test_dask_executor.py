@@ -11,7 +11,8 @@ import asyncio
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ import pytest
 
 from pocketflow import AsyncParallelBatchNode, BatchNode, Flow, observe
 from pocketflow.events import Event
+from pocketflow.timeline import build_timeline
+from pocketflow.trace import record
 
 try:
     import distributed
@@ -95,11 +98,30 @@ def test_retries_and_the_fallback_run_on_the_worker(executor: Any) -> None:
     ]  # fmt: skip
 
 
+class Watched(Executor):
+    """The cluster's executor, keeping every future it hands out: what the batch was given,
+    seen through the ``concurrent.futures`` API alone.
+    """
+
+    def __init__(self, executor: Executor) -> None:
+        self.executor = executor
+        self.futures: list[Future[Any]] = []
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future = self.executor.submit(fn, *args, **kwargs)
+        self.futures.append(future)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.executor.shutdown(wait=wait)
+
+
 def test_a_failure_cancels_the_rest_and_reaches_no_shared(
     client: distributed.Client, executor: Any
 ) -> None:
     """Item 0 fails at once; the others wait for an event that is set only afterwards."""
     release = distributed.Event(f"release-{uuid.uuid4()}", client=client)
+    watched = Watched(executor)
 
     class FailsFirst(BatchNode):
         def prep(self, shared: dict[str, Any]) -> Any:
@@ -117,14 +139,14 @@ def test_a_failure_cancels_the_rest_and_reaches_no_shared(
     shared: dict[str, Any] = {}
     try:
         with pytest.raises(KeyError) as caught:
-            FailsFirst(executor=executor, name="fails").run(shared)
-        # Dask is told to cancel every other item: those not started never run; those
-        # running finish on their worker, and their results are dropped.
-        statuses = sorted(future.status for future in executor._futures)
-        assert statuses == ["cancelled"] * 5 + ["error"]
+            FailsFirst(executor=watched, name="fails").run(shared)
+        # Every other item is cancelled, which Dask's executor passes on to the cluster: those
+        # not started never run; those running finish on their worker, their results dropped.
+        assert [future.cancelled() for future in watched.futures] == [False] + [True] * 5
+        assert isinstance(watched.futures[0].exception(), KeyError)
     finally:
         release.set()
-    assert "pocketflow: batch item 0 failed in ClientExecutor" in caught.value.__notes__
+    assert "pocketflow: batch item 0 failed in Watched" in caught.value.__notes__
     assert shared == {}
 
 
@@ -216,3 +238,38 @@ def test_a_batch_on_the_cluster_inside_a_flow(executor: Any) -> None:
     shared = {"numbers": [1, 2]}
     assert Flow(start=double).run(shared) == "done"
     assert shared["numbers"] == [8, 16]
+
+
+def test_items_on_the_workers_are_drawn_as_they_ran_at_once(
+    client: distributed.Client, executor: Any
+) -> None:
+    """Each of the two items waits until the other has started, so the two workers ran them
+    at the same time: their ``item`` events say when, by each worker's own measure, and the
+    timeline draws them overlapping, each after its wait in the cluster's queue.
+    """
+    names = [f"started-{index}-{uuid.uuid4()}" for index in range(2)]
+    flags = [distributed.Event(name, client=client) for name in names]
+
+    class Meet(BatchNode):
+        def prep(self, shared: dict[str, Any]) -> Any:
+            return [0, 1]
+
+        def exec(self, item: int) -> int:
+            distributed.Event(names[item]).set()
+            assert distributed.Event(names[1 - item]).wait(DEADLINE)
+            return item
+
+    seen: list[Event] = []
+    try:
+        with observe(seen.append):
+            trace = record(Meet(executor=executor, name="meet"), {})
+    finally:
+        for flag in flags:
+            flag.set()
+    prep = next(e for e in seen if e.kind == "prep")
+    spans = [e.ran for e in seen if e.kind == "item"]
+    assert all(prep.time <= span[0] <= span[1] for span in spans if span is not None)
+    tries = [bar for bar in build_timeline(trace).bars if bar.kind == "try"]
+    assert len(tries) == 2 and {bar.state for bar in tries} == {"done"}
+    first, second = tries
+    assert second.start < first.end and first.start < second.end  # type: ignore[operator]

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ from pocketflow import (
     AsyncFlow,
     AsyncNode,
     AsyncParallelBatchNode,
+    BatchNode,
     Event,
     Flow,
     Node,
@@ -463,6 +466,41 @@ def test_a_live_timeline_grows_while_a_sync_flow_runs() -> None:
     assert [lane["label"] for lane in live.timeline.lanes] == ["naps"] + [n.name for n in nodes]
     assert all(mark["end"] is not None for mark in live.timeline.marks)
     assert live.trace.steps[-1].kind == "post"
+
+
+def test_a_live_timeline_draws_an_item_in_an_executor_waiting_until_it_is_back() -> None:
+    """Item 1 is held in its worker until item 0's result is in: till then the live timeline
+    draws it waiting (it may be queued or running: the executor does not say), not running.
+    """
+    release = threading.Event()
+
+    class Held(BatchNode):
+        def prep(self, shared: Any) -> Any:
+            return [0, 1]
+
+        def exec(self, item: int) -> int:
+            if item == 1:
+                assert release.wait(30)
+            return item
+
+    held_marks: list[list[tuple[str, str, Any]]] = []
+
+    def item_1_marks() -> list[tuple[str, str, Any]]:
+        lane = [lane["label"] for lane in live.timeline.lanes].index("item 1")
+        marks = live.timeline.marks
+        return [(m["kind"], m["state"], m["end"]) for m in marks if m["lane"] == lane]
+
+    def look(event: Event) -> None:  # called before the live timeline takes the event
+        if event.kind == "item" and event.item == 0:
+            held_marks.append(item_1_marks())
+            release.set()
+
+    with ThreadPoolExecutor(2) as pool:
+        live = LiveTimeline(Held(executor=pool, name="held"), interval=0, display_widget=False)
+        with observe(look):
+            live.run({})
+    assert held_marks == [[("wait", "waiting", None)]]
+    assert [(kind, state) for kind, state, _ in item_1_marks()][-1] == ("try", "done")
 
 
 def test_live_updates_are_throttled_and_the_end_is_always_drawn() -> None:
