@@ -1,69 +1,71 @@
-"""The check for chapter 9's exercise: is the run forked after ``draft`` and published?
+"""The check of chapter 9's exercise, in the form of ``exercises.py``: ``check(name, ...)``
+returns a result shown as a line starting with ✓, or with ✗ and what it expected and saw.
 
-``check(forked, shared)`` prints either what is still wrong, as specifically as it can tell, or
-that the exercise is solved. It looks only at the checkpoint and at ``shared``, so any way of
-getting there that the chapter teaches passes.
+The answer is a function ``fork_after_draft(trace, text)`` that returns the fork of ``trace``'s
+run after ``draft``'s ``post`` with ``text`` as the draft. The check calls it with texts of its
+own, resumes each fork on the chapter's flow, and looks at what was published.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
-from pocketflow.checkpoints import Checkpoint
+from exercises import Mismatch, Result, expect
+from pocketflow.checkpoints import Checkpoint, boundaries
 
-__all__ = ["check"]
+__all__ = ["EXERCISE", "check"]
 
-
-def check(forked: Any, shared: Any) -> None:
-    """Print whether ``forked`` (the fork you resumed) and ``shared`` (what the resumed run
-    left) solve the exercise, and if not, what to change.
-    """
-    problem = _problem(forked, shared)
-    if problem is None:
-        print(
-            f"Solved: forked after 'draft' (step {forked.step}); the review approved your "
-            f"draft and it was published: {shared['published']!r}"
-        )
-    else:
-        print(f"Not yet: {problem}")
+#: The name of the chapter's exercise.
+EXERCISE: Final = "fork after draft"
+#: Drafts that pass the chapter's house rules, each different from the chapter's own.
+DRAFTS: Final = ("Bees dance to show the way.", "A waggle points to the flowers!")
 
 
-def _problem(forked: Any, shared: Any) -> str | None:
-    """What is wrong with the answer, or ``None``."""
-    if not isinstance(forked, Checkpoint):
-        return (
-            "the first argument should be the checkpoint you resumed (a Checkpoint), "
-            f"not {type(forked).__name__}"
+def check(name: str, *answer: Any) -> Result:
+    """Check ``answer`` (``fork_after_draft, trace, desk``) to the exercise ``name``."""
+    if name != EXERCISE:
+        return Result(name, False, f"there is no such exercise here (this one: {EXERCISE!r})")
+    try:
+        return Result(name, True, _fork_after_draft(*answer))
+    except Mismatch as mismatch:
+        return Result(name, False, f"not yet. {mismatch}")
+    except Exception as exc:  # the answer's own error: report it, do not stop the notebook
+        return Result(name, False, f"not yet. {type(exc).__name__}: {exc}")
+
+
+def _fork_after_draft(fork_after_draft: Any, trace: Any, desk: Any) -> str:
+    if not callable(fork_after_draft):
+        raise Mismatch(f"fork_after_draft should be a function\n  saw: {fork_after_draft!r}")
+    steps = {step.step: step for step in trace}
+    after_draft = next(
+        n for n in boundaries(trace) if steps[n].kind == "post" and steps[n].name == "draft"
+    )
+    recorded = trace.checkpoint(after_draft).shared
+    for text in DRAFTS:
+        fork = fork_after_draft(trace, text)
+        if not isinstance(fork, Checkpoint):
+            raise Mismatch(
+                f"fork_after_draft(trace, {text!r}) should return a Checkpoint\n  saw: {fork!r}"
+            )
+        where = f"{'after' if fork.after else 'before'} {fork.graph[fork.node].name!r}"
+        expect(f"where fork_after_draft(trace, {text!r}) starts", "after 'draft'", where)
+        if "forked_from" not in fork.source:
+            raise Mismatch(
+                f"fork_after_draft(trace, {text!r}) is not a fork: make it with "
+                "checkpoint.fork(shared), which records where it came from\n"
+                f"  saw: source {fork.source!r}"
+            )
+        expect(f"the draft in fork_after_draft(trace, {text!r})", text, fork.shared.get("draft"))
+        expect(
+            "the recorded run's draft after the fork (a fork leaves the trace as it was)",
+            recorded.get("draft"),
+            trace.checkpoint(after_draft).shared.get("draft"),
         )
-    if "forked_from" not in forked.source:
-        return (
-            f"{forked!r} is not a fork: make one with checkpoint.fork(shared), which records "
-            "where it came from"
+        shared = fork.new_shared()
+        ends = desk.resume(fork, shared)
+        expect(
+            f"what resuming the fork with {text!r} ends with, and publishes",
+            ("published", text),
+            (ends, shared.get("published")),
         )
-    name = forked.graph[forked.node].name
-    if name != "draft" or not forked.after:
-        where = "after" if forked.after else "before"
-        return (
-            f"your fork starts {where} {name!r} (step {forked.step}); the exercise asks for the "
-            "boundary after draft's post: the step of the trace whose kind is 'post' and whose "
-            "name is 'draft'"
-        )
-    if not isinstance(shared, dict) or "problems" not in shared:
-        return (
-            "shared holds no review: resume the fork on it first, "
-            "desk.resume(forked, shared), then check"
-        )
-    draft = forked.shared.get("draft")
-    if shared["problems"] and isinstance(draft, str) and draft.endswith(" ..."):
-        return (
-            "the fork still carries the model's cut-off draft: put your own in its shared "
-            "(shared['draft'] = '...') and fork with that shared"
-        )
-    if shared["problems"]:
-        return "the review sent your draft back: " + "; ".join(shared["problems"])
-    if shared.get("published") != draft:
-        return (
-            f"shared['published'] is {shared.get('published')!r}, not the fork's draft "
-            f"{draft!r}: resume the fork on its own shared (forked.new_shared())"
-        )
-    return None
+    return f"forked after 'draft' (step {after_draft}), each draft given was published."

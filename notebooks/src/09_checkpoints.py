@@ -1,9 +1,11 @@
-# %% [markdown]
+# %% [markdown] tags=["claim:no-events", "claim:no-toolkit"]
 # # Chapter 9 · Checkpoints: pause a run, resume it, fork it
 #
-# > **Beyond the original PocketFlow.** Everything in this chapter is an addition of this
-# > library: checkpoints, resuming, forking and the stepping session. The original runs a flow
-# > from its start to its end in one call, and a run that stops is lost.
+# > **Beyond the original PocketFlow:** everything in this chapter is an addition of this
+# > library: checkpoints, resuming, forking, and the stepping session and traces they are
+# > taken from. The original has no events to step through or record (no `observe`, `steps`
+# > or traces); it runs a flow from its start to its end in one call, and a run that stops is
+# > lost.
 #
 # A run of a flow is over in a fraction of a second when its nodes are plain Python. With a
 # language model in it, a run takes longer and costs money, and some runs should not finish
@@ -11,7 +13,7 @@
 # chapter stops a run between two nodes, keeps where it stood, and picks it up later, as it
 # was or changed.
 #
-# **What you will learn**
+# **What you will learn:**
 #
 # * what a checkpoint holds, and why a node boundary is the place to take one;
 # * to take a checkpoint from a recorded run, resume it, and get the run's own result;
@@ -612,8 +614,55 @@ print(f"model calls: {model_calls}", resumed_issue == whole_issue)
 workdir.cleanup()
 print(folder.exists())
 
+# %% [markdown] tags=["exercise"]
+# ## Try this
+#
+# Fork a recorded run at another boundary: **after** `draft`'s `post` (the draft is written;
+# the review has not begun). Write `fork_after_draft(trace, text)`, which returns the fork of
+# `trace`'s run at that boundary with `text` in place of the model's draft, leaving the trace
+# as it was. `check` calls it with drafts of its own, resumes each fork on `desk`, and says
+# whether each draft was published, or what it expected and what it saw.
+
+
+# %%
+def fork_after_draft(trace, text):
+    return None  # your answer: the fork after draft's post, with text as the draft
+
+
+# %%
+from checks_09 import check
+
+check("fork after draft", fork_after_draft, trace, desk)
+
 # %% [markdown]
-# ## Summary
+# ### Solution
+#
+# One answer, folded; the check after it runs on it.
+
+
+# %% tags=["solution"]
+def fork_after_draft(trace, text):
+    steps = {step.step: step for step in trace}
+    after_draft = next(
+        n for n in boundaries(trace) if steps[n].kind == "post" and steps[n].name == "draft"
+    )
+    checkpoint = trace.checkpoint(after_draft)
+    shared = checkpoint.new_shared()  # a copy: the trace keeps its own
+    shared["draft"] = text
+    return checkpoint.fork(shared)
+
+
+mine = fork_after_draft(trace, "Bees dance on the comb to tell each other where flowers are.")
+model_calls.clear()
+shared = mine.new_shared()
+print(mine, desk.resume(mine, shared), f"model calls: {len(model_calls)}")
+print(shared["published"])
+
+# %%
+check("fork after draft", fork_after_draft, trace, desk)
+
+# %% [markdown]
+# ## Recap
 #
 # * A **checkpoint** is the state of a run at a node boundary (as a node starts, or after its
 #   `post`): the position, `shared`, and what the enclosing flows need to finish.
@@ -635,37 +684,6 @@ print(folder.exists())
 #   from here** and the `Stepper`'s **Fork** make them without code.
 # * Inside a parallel batch, a checkpoint keeps the finished items; the others run again from
 #   their start, so make an item's nodes safe to run twice.
-
-# %% [markdown] tags=["exercise"]
-# ## Try this
-#
-# Fork the recorded run `trace` at another boundary: **after** `draft`'s `post` (the draft is
-# written; the review has not begun). In the fork, replace the model's draft with one of your
-# own that passes the house rules, resume it on the fork's own `shared`, and hand the fork
-# and the resumed `shared` to `check`, which says what is still wrong, or that you are done.
-# Given the pause before `review` and an empty `shared`, for instance, it says:
-
-# %%
-from checks_09 import check
-
-check(pending, {})
-
-# %% [markdown]
-# ### Solution
-
-# %% tags=["solution"]
-after_draft = next(
-    n for n in boundaries(trace) if steps[n].kind == "post" and steps[n].name == "draft"
-)
-mine = trace.checkpoint(after_draft).new_shared()
-mine["draft"] = "Bees dance on the comb to tell each other where flowers are."
-forked = trace.checkpoint(after_draft).fork(mine)
-
-model_calls.clear()
-shared = forked.new_shared()
-desk.resume(forked, shared)
-check(forked, shared)
-print(f"model calls: {len(model_calls)}")
 
 # %% [markdown]
 # ## Further reading
