@@ -22,6 +22,11 @@ def _load_programs() -> ModuleType:
     return sys.modules[name]
 
 
+#: The random-program helper, loaded once here for the test modules of this folder, which
+#: read it as ``sys.modules["pocketflow_test_programs"]``.
+_load_programs()
+
+
 @pytest.fixture(scope="session")
 def reference() -> ModuleType:
     """The reference release ``pocketflow==0.0.3``, loaded as ``pocketflow_reference``."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import importlib.util
 import json
 import re
 import sys
@@ -32,15 +31,7 @@ from pocketflow.trace import Recorder, Trace, record, to_json
 
 
 def _programs() -> ModuleType:
-    # Loaded once by tests/core/conftest.py under this name (test folders are not packages).
-    name = "pocketflow_test_programs"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("programs.py"))
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return sys.modules["pocketflow_test_programs"]  # loaded by conftest.py (not a package)
 
 
 programs = _programs()

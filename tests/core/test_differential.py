@@ -23,7 +23,6 @@ import importlib.util
 import os
 import sys
 import warnings
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -33,19 +32,11 @@ from hypothesis import HealthCheck, given, seed, settings
 import pocketflow
 
 
-def _load_programs() -> ModuleType:
-    # Test folders are not packages (pytest's importlib mode): load the helper by its path.
-    name = "pocketflow_test_programs"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("programs.py"))
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+def _programs() -> ModuleType:
+    return sys.modules["pocketflow_test_programs"]  # loaded by conftest.py (not a package)
 
 
-programs = _load_programs()
+programs = _programs()
 Program = programs.Program
 NodeSpec = programs.NodeSpec
 FlowSpec = programs.FlowSpec
