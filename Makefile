@@ -10,6 +10,7 @@
 #   make test PYTEST_ARGS="-m 'not browser'"    (markers: browser, notebooks, slow)
 #   make notebooks               rebuild and execute the chapter notebooks from notebooks/src/
 #   make notebooks CHAPTERS="03 07"
+#   make lite                    build the offline JupyterLite edition in build/lite/
 #   make PYTHON=python3.12 ...   choose the interpreter used to create $(VENV)
 
 SHELL := /bin/bash
@@ -26,12 +27,13 @@ LAB_ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 BIN := $(VENV)/bin
 
-.PHONY: help lab test notebooks lint typecheck pytest system-deps mermaid-parser clean
+.PHONY: help lab test notebooks lite lint typecheck pytest system-deps mermaid-parser clean
 
 help:
 	@echo "make lab    start JupyterLab on notebooks/ (LAB_ARGS=... for extra options)"
 	@echo "make test   system packages, ruff, mypy and pytest (PYTEST_ARGS=... for pytest)"
 	@echo "make notebooks  rebuild the chapter notebooks (CHAPTERS=\"03 07\" for some)"
+	@echo "make lite   build the offline JupyterLite edition in build/lite/"
 	@echo "make clean  remove $(VENV)"
 
 $(BIN)/python:
@@ -50,6 +52,23 @@ $(VENV)/.installed-lab: pyproject.toml Makefile | $(BIN)/python
 $(VENV)/.installed-test: pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --editable '.[test]'
 	@touch $@
+
+# The JupyterLite tooling lives in an environment of its own: installed beside JupyterLab, the
+# Pyodide kernel's extension would join JupyterLab's. It is created with the same interpreter
+# search as $(VENV).
+LITE_VENV ?= .venv-lite
+$(LITE_VENV)/bin/python:
+	@interpreter=$$(PYTHON="$(PYTHON)" bash scripts/find_python.sh) && \
+	echo "creating $(LITE_VENV) with $$interpreter" && \
+	"$$interpreter" -m venv "$(LITE_VENV)"
+
+$(LITE_VENV)/.installed-lite: pyproject.toml Makefile | $(LITE_VENV)/bin/python
+	$(LITE_VENV)/bin/python -m pip install --quiet --editable '.[lite]'
+	@touch $@
+
+# Offline from the package registries; downloads are kept in .cache/lite/.
+lite: $(LITE_VENV)/.installed-lite
+	$(LITE_VENV)/bin/python scripts/build_lite.py
 
 lab: $(VENV)/.installed-lab
 	$(BIN)/jupyter lab notebooks/ $(LAB_ROOT_ARGS) $(LAB_ARGS)
