@@ -66,9 +66,17 @@ $(LITE_VENV)/.installed-lite: pyproject.toml Makefile | $(LITE_VENV)/bin/python
 	$(LITE_VENV)/bin/python -m pip install --quiet --editable '.[lite]'
 	@touch $@
 
-# Offline from the package registries; downloads are kept in .cache/lite/.
-lite: $(LITE_VENV)/.installed-lite
+# Offline from the package registries; downloads are kept in .cache/lite/. Built again only
+# when something that goes into the site changed (the stamp is written once a build passed).
+LITE_STAMP := build/.lite-built
+LITE_SOURCES := pyproject.toml Makefile scripts/build_lite.py \
+	$(wildcard notebooks/*.ipynb notebooks/*.py notebooks/README.md) \
+	$(wildcard pocketflow/*.py widgets/*.py widgets/*.js widgets/*.css)
+$(LITE_STAMP): $(LITE_VENV)/.installed-lite $(LITE_SOURCES)
 	$(LITE_VENV)/bin/python scripts/build_lite.py
+	@touch $@
+
+lite: $(LITE_STAMP)
 
 lab: $(VENV)/.installed-lab
 	$(BIN)/jupyter lab notebooks/ $(LAB_ROOT_ARGS) $(LAB_ARGS)
@@ -95,7 +103,8 @@ pytest: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Prerequisites of a rule run left to right (and in parallel only under -j).
-test: $(VENV)/.installed-test system-deps mermaid-parser lint typecheck pytest
+# The JupyterLite site is built before pytest for the tests that open it (tests/browser).
+test: $(VENV)/.installed-test system-deps mermaid-parser lint typecheck $(LITE_STAMP) pytest
 
 clean:
 	rm -rf "$(VENV)"

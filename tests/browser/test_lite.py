@@ -1,0 +1,253 @@
+"""The JupyterLite edition (``make lite``) in Chromium, served from 127.0.0.1, offline.
+
+The site in ``build/lite/`` is served by Python's ``http.server`` on 127.0.0.1, and nothing else
+is reachable: every request of the page to another address is aborted by a Playwright route
+(and recorded, so that a test can say the site asked for nothing outside itself), and Chromium
+sends what the route does not see, such as a service worker's own requests, to a proxy that
+does not exist.
+
+The kernel is Pyodide, started anew in each page, so a chapter's first cell waits for it. The
+time from loading the page to the end of the first chapter's first cell is printed and kept in
+``test-artifacts/browser/lite-timings.txt``, not asserted.
+
+The site is built by ``make lite``, and by ``make test`` when its sources changed; without it
+these tests are skipped (fail under ``CI``), saying so.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, Route, expect
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+SITE = REPO / "build" / "lite"
+NOTEBOOKS = REPO / "notebooks"
+FIRST_CHAPTER = "01_shared_state.ipynb"
+FULL_KERNEL_TAG = "full-kernel"  # cells that the Lite edition shows but does not run
+
+#: Starting Pyodide in a page (its runtime, then IPython and the kernel installed from the
+#: site) takes about half a minute on the 2-core machine; longer while it is busy.
+KERNEL_START_TIMEOUT = 180.0
+CHAPTER_TIMEOUT = 240.0
+WAIT_MS = 20_000  # how long a click may take to show in the page
+
+#: Where Chromium sends every request the route does not handle: nothing listens there. Chromium
+#: sends no request for a loopback address (the site) through a proxy.
+DEAD_PROXY = "http://127.0.0.1:9"
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    """Serves files without writing a line per request to stderr."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@dataclass
+class LiteSite:
+    """The built site served on 127.0.0.1: what ``labkit.JupyterLabPage`` asks a server for."""
+
+    base_url: str
+
+    def url(self, path: str) -> str:
+        """Absolute URL of ``path`` (which starts with ``/``)."""
+        return f"{self.base_url}{path}"
+
+    def notebook_url(self, name: str) -> str:
+        """URL that opens the notebook ``name`` in the site's JupyterLab."""
+        return self.url(f"/lab/index.html?path={quote(name)}")
+
+    def inside(self, url: str) -> bool:
+        """Whether ``url`` is on this site."""
+        return url == self.base_url or url.startswith(f"{self.base_url}/")
+
+
+@dataclass
+class OfflinePage:
+    """A page whose requests outside the site are aborted, with the URLs they went to."""
+
+    page: Page
+    blocked: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def lite_site() -> Iterator[LiteSite]:
+    """``build/lite/`` served by ``http.server`` on 127.0.0.1 at a free port, in a thread."""
+    if not (SITE / "jupyter-lite.json").is_file():
+        message = f"no JupyterLite site in {SITE}: build it with `make lite`"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message} (CI is set, so this is an error, not a skip)", pytrace=False)
+        pytest.skip(message)
+    handler = functools.partial(_QuietHandler, directory=str(SITE))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="lite-site", daemon=True)
+    thread.start()
+    try:
+        yield LiteSite(f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def offline_browser(
+    playwright_driver: Playwright, chromium_path: str, labkit_module: ModuleType
+) -> Iterator[Browser]:
+    """Headless Chromium whose requests to anywhere but loopback go to a dead proxy."""
+    chromium = playwright_driver.chromium.launch(
+        executable_path=chromium_path,
+        args=[*labkit_module.CHROMIUM_ARGS, f"--proxy-server={DEAD_PROXY}"],
+        headless=True,
+    )
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+
+
+@pytest.fixture
+def offline(
+    offline_browser: Browser,
+    lite_site: LiteSite,
+    request: pytest.FixtureRequest,
+    artifacts_dir: Path,
+    labkit_module: ModuleType,
+) -> Iterator[OfflinePage]:
+    """A fresh page whose requests outside ``lite_site`` are aborted and recorded.
+
+    Afterwards its screenshot and console messages are kept in the artifacts folder.
+    """
+    context = offline_browser.new_context(viewport=labkit_module.VIEWPORT)
+    offline_page = OfflinePage(context.new_page())
+
+    def only_the_site(route: Route) -> None:
+        if lite_site.inside(route.request.url):
+            route.continue_()
+        else:
+            offline_page.blocked.append(route.request.url)
+            route.abort("blockedbyclient")
+
+    context.route("**/*", only_the_site)
+    offline_page.page.on(
+        "console", lambda message: offline_page.console.append(f"[{message.type}] {message.text}")
+    )
+    try:
+        yield offline_page
+    finally:
+        name = labkit_module.safe_name(f"lite-{request.node.name}")
+        if not offline_page.page.is_closed():
+            labkit_module.save_screenshot(offline_page.page, artifacts_dir, name)
+        (artifacts_dir / f"{name}.console.txt").write_text("\n".join(offline_page.console) + "\n")
+        context.close()
+
+
+@pytest.fixture
+def lite(
+    offline: OfflinePage, lite_site: LiteSite, artifacts_dir: Path, labkit_module: ModuleType
+) -> Any:
+    """A ``labkit.JupyterLabPage`` on the Lite site, in the ``offline`` page."""
+    return labkit_module.JupyterLabPage(offline.page, lite_site, artifacts_dir)
+
+
+def code_cells(chapter: str) -> list[int]:
+    """Indexes of the code cells of ``chapter`` that run in the Lite edition."""
+    cells = json.loads((NOTEBOOKS / chapter).read_text(encoding="utf-8"))["cells"]
+    return [
+        index
+        for index, cell in enumerate(cells)
+        if cell["cell_type"] == "code"
+        and FULL_KERNEL_TAG not in cell.get("metadata", {}).get("tags", [])
+    ]
+
+
+def milliseconds_since_load(page: Page) -> float:
+    """Milliseconds since the page's navigation started."""
+    elapsed: float = page.evaluate("() => performance.now()")
+    return elapsed
+
+
+def test_requests_outside_the_site_are_blocked(offline: OfflinePage, lite_site: LiteSite) -> None:
+    # The check the other tests rely on: the page cannot reach anything but the site.
+    offline.page.goto(lite_site.url("/jupyter-lite.json"))
+    reached = offline.page.evaluate(
+        """async (urls) => Promise.all(urls.map((url) =>
+             fetch(url).then(() => 'reached', () => 'failed')))""",
+        ["https://pypi.org/simple/", "http://192.0.2.1/", lite_site.url("/jupyter-lite.json")],
+    )
+    assert reached == ["failed", "failed", "reached"]
+    assert offline.blocked == ["https://pypi.org/simple/", "http://192.0.2.1/"]
+
+
+def test_first_chapter_runs_offline_and_draws_its_graph(
+    lite: Any, offline: OfflinePage, artifacts_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, *rest = code_cells(FIRST_CHAPTER)
+    lite.open_notebook(FIRST_CHAPTER, timeout=KERNEL_START_TIMEOUT)
+    kernel_ready = milliseconds_since_load(offline.page)
+    assert lite.run_cell(first, timeout=KERNEL_START_TIMEOUT), lite.report()
+    first_cell_done = milliseconds_since_load(offline.page)
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    line = (
+        f"{FIRST_CHAPTER}: kernel ready {kernel_ready / 1000:.1f} s, first cell done "
+        f"{first_cell_done / 1000:.1f} s after the page started loading (load average {load})"
+    )
+    with capsys.disabled():
+        print(f"\n[lite] {line}")
+    with (artifacts_dir / "lite-timings.txt").open("a", encoding="utf-8") as timings:
+        timings.write(line + "\n")
+
+    assert lite.cell_errors() == []
+    for index in rest:
+        assert lite.run_cell(index, timeout=CHAPTER_TIMEOUT), lite.report()
+    assert lite.report() == ""
+    graphs = lite.graph_outputs()
+    assert graphs, "no graph drawn"
+    # No `dot` in Pyodide: a flow draws itself as Mermaid, and JupyterLite renders it.
+    assert {graph.kind for graph in graphs} == {"mermaid"}
+    assert all(graph.visible for graph in graphs), [str(graph) for graph in graphs]
+    assert offline.blocked == []
+
+
+@pytest.mark.parametrize(
+    "chapter",
+    [
+        pytest.param("02_nodes.ipynb", id="sync-02_nodes"),
+        pytest.param("08_agent.ipynb", id="async-08_agent"),
+    ],
+)
+def test_stepper_clicks_advance_in_a_chapter(lite: Any, offline: OfflinePage, chapter: str) -> None:
+    lite.open_notebook(chapter, timeout=KERNEL_START_TIMEOUT)
+    for index in code_cells(chapter):
+        assert lite.run_cell(index, timeout=CHAPTER_TIMEOUT), lite.report()
+    assert lite.report() == ""
+    output = lite.output_with_button("Step")
+    status = output.locator(".pf-status")
+    # The status line is the kernel's Stepper state as the page received it (the Pyodide
+    # kernel answers no user_expressions, so it is not asked directly).
+    expect(status).to_have_text(re.compile(r"^#\d+ "), timeout=WAIT_MS)
+    before = int(re.match(r"#(\d+)", status.inner_text())[1])  # type: ignore[index]
+    step = output.locator("button").filter(has_text=re.compile(r"^\s*Step\s*$"))
+    expect(step).to_be_enabled()
+
+    step.click()
+    expect(status).to_have_text(re.compile(rf"^#{before + 1} "), timeout=WAIT_MS)
+    lite.wait_for_kernel_idle()
+    assert lite.report() == ""
+    assert offline.blocked == []
