@@ -132,7 +132,7 @@ def offline(
 ) -> Iterator[OfflinePage]:
     """A fresh page whose requests outside ``lite_site`` are aborted and recorded.
 
-    Afterwards its screenshot and console messages are kept in the artifacts folder.
+    Afterwards its console messages are kept in the artifacts folder.
     """
     context = offline_browser.new_context(viewport=labkit_module.VIEWPORT)
     offline_page = OfflinePage(context.new_page())
@@ -152,18 +152,26 @@ def offline(
         yield offline_page
     finally:
         name = labkit_module.safe_name(f"lite-{request.node.name}")
-        if not offline_page.page.is_closed():
-            labkit_module.save_screenshot(offline_page.page, artifacts_dir, name)
         (artifacts_dir / f"{name}.console.txt").write_text("\n".join(offline_page.console) + "\n")
         context.close()
 
 
 @pytest.fixture
 def lite(
-    offline: OfflinePage, lite_site: LiteSite, artifacts_dir: Path, labkit_module: ModuleType
-) -> Any:
-    """A ``labkit.JupyterLabPage`` on the Lite site, in the ``offline`` page."""
-    return labkit_module.JupyterLabPage(offline.page, lite_site, artifacts_dir)
+    offline: OfflinePage,
+    lite_site: LiteSite,
+    artifacts_dir: Path,
+    labkit_module: ModuleType,
+    request: pytest.FixtureRequest,
+) -> Iterator[Any]:
+    """A ``labkit.JupyterLabPage`` on the Lite site, in the ``offline`` page; afterwards, a
+    screenshot of the notebook it opened, every cell in view."""
+    driver = labkit_module.JupyterLabPage(offline.page, lite_site, artifacts_dir)
+    try:
+        yield driver
+    finally:
+        if driver.notebook is not None and not offline.page.is_closed():
+            driver.screenshot(f"lite-{request.node.name}")
 
 
 def code_cells(chapter: str) -> list[int]:
@@ -222,6 +230,25 @@ def test_first_chapter_runs_offline_and_draws_its_graph(
     # No `dot` in Pyodide: a flow draws itself as Mermaid, and JupyterLite renders it.
     assert {graph.kind for graph in graphs} == {"mermaid"}
     assert all(graph.visible for graph in graphs), [str(graph) for graph in graphs]
+    assert offline.blocked == []
+
+
+#: Chapters run by the tests above; every other one runs in the test below.
+STEPPER_CHAPTERS = ("02_nodes.ipynb", "08_agent.ipynb")
+OTHER_CHAPTERS = sorted(
+    path.name
+    for path in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")
+    if path.name not in {FIRST_CHAPTER, *STEPPER_CHAPTERS}
+)
+
+
+@pytest.mark.parametrize("chapter", OTHER_CHAPTERS)
+def test_chapter_runs_in_the_browser(lite: Any, offline: OfflinePage, chapter: str) -> None:
+    lite.open_notebook(chapter, timeout=KERNEL_START_TIMEOUT)
+    for index in code_cells(chapter):
+        assert lite.run_cell(index, timeout=CHAPTER_TIMEOUT), f"cell {index}:\n{lite.report()}"
+    assert lite.report() == ""
+    assert all(graph.visible for graph in lite.graph_outputs())
     assert offline.blocked == []
 
 
