@@ -50,7 +50,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Final
 
-from jupyterlite_pyodide_kernel.constants import PYODIDE_VERSION
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -361,12 +360,25 @@ def lock_entry(
 # --------------------------------------------------------------------------------------------
 
 
-def unpack_pyodide(target: Path) -> dict[str, Any]:
-    """Unpack the npm package of Pyodide into ``target``; return its lock file's contents.
+def kernel_pyodide_version() -> str:
+    """The version of Pyodide that the installed ``jupyterlite-pyodide-kernel`` expects.
+
+    Imported here rather than at the top, so that the rest of this module can be imported
+    (and tested) where the Lite tooling is not installed.
+    """
+    from jupyterlite_pyodide_kernel.constants import PYODIDE_VERSION
+
+    version: str = PYODIDE_VERSION
+    return version
+
+
+def unpack_pyodide(target: Path, version: str) -> dict[str, Any]:
+    """Unpack the npm package of Pyodide ``version`` into ``target``; return its lock file's
+    contents.
 
     Only what the browser loads is kept: no source maps, type declarations or sample pages.
     """
-    tarball = npm_package("pyodide", PYODIDE_VERSION)
+    tarball = npm_package("pyodide", version)
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
@@ -552,8 +564,9 @@ def build(output: Path) -> int:
         shutil.rmtree(stage)
     lite_dir.mkdir(parents=True)
 
-    say(f"Pyodide {PYODIDE_VERSION}, the version jupyterlite-pyodide-kernel expects")
-    lock = unpack_pyodide(pyodide_dir)
+    version = kernel_pyodide_version()
+    say(f"Pyodide {version}, the version jupyterlite-pyodide-kernel expects")
+    lock = unpack_pyodide(pyodide_dir, version)
     environment = pyodide_environment(lock["info"])
     python = environment["python_version"]
     wheels = piplite_wheels(stage / "project-wheel", python)
