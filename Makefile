@@ -11,6 +11,7 @@
 #   make notebooks               rebuild and execute the chapter notebooks from notebooks/src/
 #   make notebooks CHAPTERS="03 07"
 #   make lite                    build the offline JupyterLite edition in build/lite/
+#   make book                    build the static book in build/book/
 #   make PYTHON=python3.12 ...   choose the interpreter used to create $(VENV)
 
 SHELL := /bin/bash
@@ -27,13 +28,14 @@ LAB_ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 BIN := $(VENV)/bin
 
-.PHONY: help lab test notebooks lite lint typecheck pytest system-deps mermaid-parser clean
+.PHONY: help lab test notebooks lite book lint typecheck pytest system-deps mermaid-parser clean
 
 help:
 	@echo "make lab    start JupyterLab on notebooks/ (LAB_ARGS=... for extra options)"
 	@echo "make test   system packages, ruff, mypy and pytest (PYTEST_ARGS=... for pytest)"
 	@echo "make notebooks  rebuild the chapter notebooks (CHAPTERS=\"03 07\" for some)"
 	@echo "make lite   build the offline JupyterLite edition in build/lite/"
+	@echo "make book   build the static book in build/book/"
 	@echo "make clean  remove $(VENV)"
 
 $(BIN)/python:
@@ -78,6 +80,17 @@ $(LITE_STAMP): $(LITE_VENV)/.installed-lite $(LITE_SOURCES)
 
 lite: $(LITE_STAMP)
 
+# The static book: the chapters as HTML with their stored outputs and widget views, linked to
+# the Lite edition beside it in build/, and an API reference; npm downloads in .cache/book/.
+BOOK_STAMP := build/.book-built
+BOOK_SOURCES := pyproject.toml Makefile scripts/build_book.py scripts/book/anywidget-static.js \
+	$(wildcard notebooks/*.ipynb pocketflow/*.py widgets/*.py)
+$(BOOK_STAMP): $(VENV)/.installed-test $(BOOK_SOURCES)
+	$(BIN)/python scripts/build_book.py
+	@touch $@
+
+book: $(BOOK_STAMP)
+
 lab: $(VENV)/.installed-lab
 	$(BIN)/jupyter lab notebooks/ $(LAB_ROOT_ARGS) $(LAB_ARGS)
 
@@ -103,8 +116,9 @@ pytest: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Prerequisites of a rule run left to right (and in parallel only under -j).
-# The JupyterLite site is built before pytest for the tests that open it (tests/browser).
-test: $(VENV)/.installed-test system-deps mermaid-parser lint typecheck $(LITE_STAMP) pytest
+# The JupyterLite site and the book are built before pytest for the tests that open them.
+test: $(VENV)/.installed-test system-deps mermaid-parser lint typecheck $(LITE_STAMP) $(BOOK_STAMP) \
+	pytest
 
 clean:
 	rm -rf "$(VENV)"

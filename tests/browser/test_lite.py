@@ -1,17 +1,18 @@
-"""The JupyterLite edition (``make lite``) in Chromium, served from 127.0.0.1, offline.
+"""The chapters anywhere: the JupyterLite edition (``make lite``) and the static book
+(``make book``) in Chromium, served from 127.0.0.1, offline.
 
-The site in ``build/lite/`` is served by Python's ``http.server`` on 127.0.0.1, and nothing else
-is reachable: every request of the page to another address is aborted by a Playwright route
-(and recorded, so that a test can say the site asked for nothing outside itself), and Chromium
-sends what the route does not see, such as a service worker's own requests, to a proxy that
-does not exist.
+``build/`` is served by Python's ``http.server`` on 127.0.0.1 (the book links to the Lite edition
+beside it), and nothing else is reachable: every request of the page to another address is
+aborted by a Playwright route (and recorded, so that a test can say the page asked for nothing
+outside the site), and Chromium sends what the route does not see, such as a service worker's
+own requests, to a proxy that does not exist.
 
-The kernel is Pyodide, started anew in each page, so a chapter's first cell waits for it. The
-time from loading the page to the end of the first chapter's first cell is printed and kept in
-``test-artifacts/browser/lite-timings.txt``, not asserted.
+The Lite kernel is Pyodide, started anew in each page, so a chapter's first cell waits for it.
+The time from loading the page to the end of the first chapter's first cell is printed and kept
+in ``test-artifacts/browser/lite-timings.txt``, not asserted.
 
-The site is built by ``make lite``, and by ``make test`` when its sources changed; without it
-these tests are skipped (fail under ``CI``), saying so.
+The site and the book are built by ``make lite`` and ``make book``, and by ``make test`` when
+their sources changed; without them these tests are skipped (fail under ``CI``), saying so.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ from playwright.sync_api import Browser, Page, Playwright, Route, expect
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
-SITE = REPO / "build" / "lite"
+BUILD = REPO / "build"
+SITE = BUILD / "lite"
+BOOK = BUILD / "book"
 NOTEBOOKS = REPO / "notebooks"
 FIRST_CHAPTER = "01_shared_state.ipynb"
 FULL_KERNEL_TAG = "full-kernel"  # cells that the Lite edition shows but does not run
@@ -59,8 +62,8 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 
 @dataclass
-class LiteSite:
-    """The built site served on 127.0.0.1: what ``labkit.JupyterLabPage`` asks a server for."""
+class Served:
+    """``build/`` served on 127.0.0.1."""
 
     base_url: str
 
@@ -68,13 +71,18 @@ class LiteSite:
         """Absolute URL of ``path`` (which starts with ``/``)."""
         return f"{self.base_url}{path}"
 
+    def inside(self, url: str) -> bool:
+        """Whether ``url`` is on this server."""
+        return url == self.base_url or url.startswith(f"{self.base_url}/")
+
+
+@dataclass
+class LiteSite(Served):
+    """The Lite site at ``base_url``: what ``labkit.JupyterLabPage`` asks a server for."""
+
     def notebook_url(self, name: str) -> str:
         """URL that opens the notebook ``name`` in the site's JupyterLab."""
         return self.url(f"/lab/index.html?path={quote(name)}")
-
-    def inside(self, url: str) -> bool:
-        """Whether ``url`` is on this site."""
-        return url == self.base_url or url.startswith(f"{self.base_url}/")
 
 
 @dataclass
@@ -86,24 +94,36 @@ class OfflinePage:
     console: list[str] = field(default_factory=list)
 
 
+def require_built(path: Path, command: str) -> None:
+    """Skip (fail under ``CI``) unless ``path`` exists, saying to run ``command``."""
+    if path.exists():
+        return
+    message = f"{path} is missing: build it with `{command}`"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message} (CI is set, so this is an error, not a skip)", pytrace=False)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="module")
-def lite_site() -> Iterator[LiteSite]:
-    """``build/lite/`` served by ``http.server`` on 127.0.0.1 at a free port, in a thread."""
-    if not (SITE / "jupyter-lite.json").is_file():
-        message = f"no JupyterLite site in {SITE}: build it with `make lite`"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message} (CI is set, so this is an error, not a skip)", pytrace=False)
-        pytest.skip(message)
-    handler = functools.partial(_QuietHandler, directory=str(SITE))
+def served() -> Iterator[Served]:
+    """``build/`` served by ``http.server`` on 127.0.0.1 at a free port, in a thread."""
+    handler = functools.partial(_QuietHandler, directory=str(BUILD))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, name="lite-site", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name="build-site", daemon=True)
     thread.start()
     try:
-        yield LiteSite(f"http://127.0.0.1:{server.server_address[1]}")
+        yield Served(f"http://127.0.0.1:{server.server_address[1]}")
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def lite_site(served: Served) -> LiteSite:
+    """The Lite site in ``build/lite/``, served."""
+    require_built(SITE / "jupyter-lite.json", "make lite")
+    return LiteSite(served.url("/lite"))
 
 
 @pytest.fixture(scope="module")
@@ -125,12 +145,12 @@ def offline_browser(
 @pytest.fixture
 def offline(
     offline_browser: Browser,
-    lite_site: LiteSite,
+    served: Served,
     request: pytest.FixtureRequest,
     artifacts_dir: Path,
     labkit_module: ModuleType,
 ) -> Iterator[OfflinePage]:
-    """A fresh page whose requests outside ``lite_site`` are aborted and recorded.
+    """A fresh page whose requests outside ``served`` are aborted and recorded.
 
     Afterwards its console messages are kept in the artifacts folder.
     """
@@ -138,7 +158,7 @@ def offline(
     offline_page = OfflinePage(context.new_page())
 
     def only_the_site(route: Route) -> None:
-        if lite_site.inside(route.request.url):
+        if served.inside(route.request.url):
             route.continue_()
         else:
             offline_page.blocked.append(route.request.url)
@@ -277,4 +297,109 @@ def test_stepper_clicks_advance_in_a_chapter(lite: Any, offline: OfflinePage, ch
     expect(status).to_have_text(re.compile(rf"^#{before + 1} "), timeout=WAIT_MS)
     lite.wait_for_kernel_idle()
     assert lite.report() == ""
+    assert offline.blocked == []
+
+
+# --------------------------------------------------------------------------------------------
+# The static book
+# --------------------------------------------------------------------------------------------
+
+BOOK_CHAPTERS = sorted(path.name for path in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+VIEW_MIME = "application/vnd.jupyter.widget-view+json"
+STATE_MIME = "application/vnd.jupyter.widget-state+json"
+GRAPH_WIDGET = "pocketflow_widgets.view.GraphWidget"
+TIMELINE_WIDGET = "pocketflow_widgets.timeline.Timeline"
+
+#: Whether the page is done drawing: each widget view the html-manager put in place of its
+#: script, and every image loaded.
+_BOOK_DRAWN = f"""() => {{
+  const views = [...document.querySelectorAll('script[type="{VIEW_MIME}"]')];
+  const drawn = views.every((view) => {{
+    const area = view.previousElementSibling;
+    return area && area.classList.contains('widget-subarea') && area.children.length > 0;
+  }});
+  return drawn && [...document.images].every((image) => image.complete);
+}}"""
+
+_BOOK_SHOWS = f"""() => {{
+  const shown = (element) => {{
+    const box = element.getBoundingClientRect();
+    return box.width > 0 && box.height > 0;
+  }};
+  const outputs = [...document.querySelectorAll('.jp-OutputArea-output')];
+  return {{
+    views: document.querySelectorAll('script[type="{VIEW_MIME}"]').length,
+    widget_errors: outputs.filter((output) =>
+      /Error displaying widget|Loading widget/.test(output.textContent)).length,
+    broken_images: [...document.images].filter((image) => !image.naturalWidth).length,
+    svg_images: [...document.querySelectorAll('img[src^="data:image/svg+xml"]')]
+      .filter(shown).length,
+    graph_views: [...document.querySelectorAll('.pf-graph svg')].filter(shown).length,
+    timelines: [...document.querySelectorAll('.pf-timeline')].filter(shown).length,
+  }};
+}}"""
+
+
+def shown_in_book(chapter: str) -> dict[str, int]:
+    """What the book page of ``chapter`` should show, from its notebook: the widget views, the
+    graph and timeline widgets inside them, and the SVG images among its outputs."""
+    notebook = json.loads((NOTEBOOKS / chapter).read_text(encoding="utf-8"))
+    state = notebook["metadata"].get("widgets", {}).get(STATE_MIME, {})
+    models = state.get("state", {})
+    outputs = [output for cell in notebook["cells"] for output in cell.get("outputs", [])]
+    views = [
+        output["data"][VIEW_MIME]["model_id"]
+        for output in outputs
+        if VIEW_MIME in output.get("data", {})
+    ]
+    reached: list[str] = []
+    pending = list(views)
+    while pending:  # a view and the models it holds (a box's children), by IPY_MODEL_ links
+        model_id = pending.pop()
+        reached.append(model_id)
+        text = json.dumps(models.get(model_id, {}).get("state", {}))
+        pending.extend(re.findall(r"IPY_MODEL_([0-9a-f]+)", text))
+    kinds = [models.get(model_id, {}).get("state", {}).get("_anywidget_id") for model_id in reached]
+    return {
+        "views": len(views),
+        "widget_errors": 0,
+        "broken_images": 0,
+        "svg_images": sum("image/svg+xml" in output.get("data", {}) for output in outputs),
+        "graph_views": kinds.count(GRAPH_WIDGET),
+        "timelines": kinds.count(TIMELINE_WIDGET),
+    }
+
+
+@pytest.fixture(scope="module")
+def book(served: Served) -> Served:
+    """The server of ``build/``, once the book is there."""
+    require_built(BOOK / "index.html", "make book")
+    return served
+
+
+@pytest.mark.parametrize("chapter", BOOK_CHAPTERS)
+def test_book_page_draws_its_graphs_and_widget_views_offline(
+    book: Served, offline: OfflinePage, chapter: str, artifacts_dir: Path, labkit_module: ModuleType
+) -> None:
+    page = offline.page
+    page.goto(book.url(f"/book/{Path(chapter).stem}.html"))
+    page.wait_for_function(_BOOK_DRAWN, timeout=WAIT_MS, polling=100)
+    labkit_module.save_screenshot(page, artifacts_dir, f"book-{Path(chapter).stem}")
+    assert page.evaluate(_BOOK_SHOWS) == shown_in_book(chapter)
+    assert offline.blocked == []
+    # Its link to the same chapter in the Lite edition leads to a page of the site.
+    lite_link = page.get_by_role("link", name="Run this chapter in your browser")
+    target = book.url(f"/lite/lab/index.html?path={chapter}")
+    assert page.evaluate("(link) => link.href", lite_link.element_handle()) == target
+
+
+def test_book_contents_and_api_reference(book: Served, offline: OfflinePage) -> None:
+    page = offline.page
+    page.goto(book.url("/book/index.html"))
+    chapters = page.locator("ol > li > a:first-child")
+    expect(chapters).to_have_count(len(BOOK_CHAPTERS))
+    page.get_by_role("link", name="API reference").click()
+    page.get_by_role("link", name="pocketflow_widgets.running", exact=True).click()
+    # Generated from the docstrings: the helper's own words.
+    expect(page.locator("body")).to_contain_text("Run ``flow`` (any node or flow, sync or async)")
     assert offline.blocked == []
