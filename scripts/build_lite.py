@@ -202,11 +202,26 @@ def pure_wheel(name: str, version: str, python: str) -> Path:
     raise SystemExit(f"no pure-Python wheel of {name}=={version} on PyPI")
 
 
+#: What building this project's wheel reads.
+PROJECT_FILES: Final = ("pyproject.toml", "README.md", "pocketflow", "widgets")
+
+
 def project_wheel(folder: Path) -> Path:
-    """This repository built as a wheel into ``folder`` (emptied first)."""
+    """This repository built as a wheel into ``folder`` (emptied first).
+
+    Built from a copy of :data:`PROJECT_FILES` in ``folder``: setuptools keeps what it built in
+    the source tree (``build/lib``), where a module deleted since would stay and be packaged.
+    """
     if folder.exists():
         shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    source = folder / "source"
+    for name in PROJECT_FILES:
+        if (REPO / name).is_dir():
+            ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+            shutil.copytree(REPO / name, source / name, ignore=ignore)
+        else:
+            source.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, source / name)
     say("building this project's wheel (pocketflow and pocketflow_widgets)")
     run(
         [
@@ -217,7 +232,7 @@ def project_wheel(folder: Path) -> Path:
             "--quiet",
             "--no-deps",
             f"--wheel-dir={folder}",
-            str(REPO),
+            str(source),
         ]
     )
     wheels = sorted(folder.glob("*.whl"))
