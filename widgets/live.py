@@ -19,12 +19,12 @@ from typing import Any
 import ipywidgets as widgets
 from IPython.display import display
 
-from pocketflow import BaseNode, Event, observe
+from pocketflow import AsyncNode, BaseNode, Event, observe
 from pocketflow.stepping import is_interruption, reported_by
 from pocketflow.trace import Recorder, Trace
 
 from .run_graph import RunGraph, ShowsRunGraph, put_view
-from .running import arun, run
+from .running import arun, refuse_in_pyodide, run
 from .timeline import LiveTimeline
 from .tracebacks import user_traceback
 
@@ -137,8 +137,11 @@ class LiveRun(ShowsRunGraph):
         self.status.value = f"<div class='pf-status'>{text}</div>"
 
     def run(self, shared: Any) -> Any:
-        """Run the flow on ``shared`` with the view live; any flow, from sync code."""
+        """Run the flow on ``shared`` with the view live; any flow, from sync code (in Pyodide,
+        a sync flow only: ``await`` :meth:`run_async` for an async one)."""
         __tracebackhide__ = True  # a traceback through here shows the user's frames only
+        if isinstance(self.flow, AsyncNode):
+            refuse_in_pyodide("await live.run_async(shared)")
         with self._live(shared):
             return run(self.flow, shared)
 
@@ -198,6 +201,8 @@ def run_live(flow: BaseNode, shared: Any, *, interval: float = 0.1, timeline: bo
     'done'
     """
     __tracebackhide__ = True
+    if isinstance(flow, AsyncNode):
+        refuse_in_pyodide("await arun_live(flow, shared)")
     return LiveRun(flow, interval=interval, timeline=timeline).run(shared)
 
 

@@ -5,12 +5,19 @@ In a notebook cell, prefer ``await flow.run_async(shared)`` for an :class:`~pock
 Jupyter's kernel already runs an event loop and top-level ``await`` uses it. :func:`run` is for
 code that cannot ``await``: a plain function, a widget callback, a script. :func:`arun` is for
 code that runs flows it does not know: a view awaits any flow with it.
+
+"From synchronous code, in or out of a running event loop" holds in a full kernel only. In
+Pyodide (JupyterLite) there are no threads, and the one event loop is driven by the browser, so
+sync code cannot wait for it to finish an async flow: there, :func:`run` on an async flow and
+:func:`run_coroutine` raise a ``RuntimeError`` saying what to ``await`` instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
+import sys
 from collections.abc import Awaitable, Coroutine
 from typing import Any, TypeVar
 
@@ -31,6 +38,7 @@ def run(flow: BaseNode, shared: Any) -> Any:
       callback) needs to re-enter that loop, which asyncio forbids; here the loop is patched with
       ``nest_asyncio2`` (the maintained successor of ``nest_asyncio``, which ipykernel itself
       uses), at this first call and not at import time.
+    - In Pyodide (JupyterLite) an async flow raises a ``RuntimeError``: ``await`` it there.
 
     Interrupting the run (a ``KeyboardInterrupt``) or any exception while it runs stops it for
     good, see :func:`run_coroutine`.
@@ -44,6 +52,7 @@ def run(flow: BaseNode, shared: Any) -> Any:
     """
     if not isinstance(flow, AsyncNode):
         return flow.run(shared)  # no event loop for a flow that never awaits
+    refuse_in_pyodide("await flow.run_async(shared)")
     return run_coroutine(arun(flow, shared))
 
 
@@ -78,6 +87,10 @@ def run_coroutine(coroutine: Coroutine[Any, Any, _T] | Awaitable[_T]) -> _T:
     >>> run_coroutine(answer())
     42
     """
+    if sys.platform == "emscripten":
+        if inspect.iscoroutine(coroutine):
+            coroutine.close()  # it never runs: no "never awaited" warning about it
+        refuse_in_pyodide("await it, as in `await flow.run_async(shared)`")
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
@@ -86,6 +99,20 @@ def run_coroutine(coroutine: Coroutine[Any, Any, _T] | Awaitable[_T]) -> _T:
 
     nest_asyncio2.apply(loop)
     return _run_to_end(loop, coroutine)
+
+
+def refuse_in_pyodide(instead: str) -> None:
+    """In Pyodide (JupyterLite), raise a ``RuntimeError`` that says to write ``instead``.
+
+    There, sync code cannot wait for an async flow: Pyodide has no threads, and its event loop
+    is the browser's, which runs a task only once the code running now has returned.
+    """
+    if sys.platform == "emscripten":
+        raise RuntimeError(
+            "an async flow cannot be run to the end from sync code in Pyodide (JupyterLite): "
+            "it has no threads and cannot block until the event loop is done. Use top-level "
+            f"`await` in the cell instead: {instead}"
+        )
 
 
 def _run_to_end(loop: asyncio.AbstractEventLoop, awaitable: Awaitable[_T]) -> _T:

@@ -155,7 +155,7 @@ facts
 # runs any flow, sync or async, whether or not an event loop is already running; inside a
 # running loop it patches that loop with `nest_asyncio2` the first time it needs to.
 
-# %%
+# %% tags=["full-kernel"]
 more = {"topic": "bats"}
 run(fetch_flow, more)
 more

@@ -627,7 +627,7 @@ except RuntimeError as exc:
 # any flow, sync or async, from sync code, whether or not a loop is running. (In a
 # notebook it re-enters the kernel's loop with `nest_asyncio2`, the first time it needs to.)
 
-# %%
+# %% tags=["full-kernel"]
 from pocketflow_widgets import run
 
 

@@ -71,7 +71,7 @@ print(expected[:4])
 # items are handed over at a time (here: all of them), and `post` gets the results in the
 # jobs' order, whatever order they finish in:
 
-# %%
+# %% tags=["full-kernel"]
 threads = ThreadPoolExecutor(max_workers=2)
 checksums, seconds["threads"] = run_batch(Checksums(executor=threads))
 print(checksums == expected)
@@ -91,7 +91,7 @@ print(checksums == expected)
 # lives in a module: a worker process can import `checksums`, but it has no copy of this
 # notebook's cells.
 
-# %%
+# %% tags=["full-kernel"]
 processes = ProcessPoolExecutor(max_workers=2)
 checksums, seconds["processes"] = run_batch(Checksums(executor=processes))
 print(checksums == expected)
@@ -102,7 +102,7 @@ print(checksums == expected)
 # then what to do about it (printed here without the details of the worker's own error):
 
 
-# %%
+# %% tags=["full-kernel"]
 class Remainders(Checksums):
     def exec(self, rounds):
         return checksum(rounds) % 1000
@@ -126,7 +126,7 @@ except TypeError as error:
 # keeps the workers' own log lines, such as "Compute Failed" for the failure further down,
 # out of this notebook.)
 
-# %%
+# %% tags=["full-kernel"]
 from distributed import Client, LocalCluster
 
 cluster = LocalCluster(
@@ -149,7 +149,7 @@ print(checksums == expected)
 # Dask sends functions and classes with `cloudpickle`, which sends a class defined in a cell
 # *by value*, code and all. So the cell's `Remainders`, refused by the process pool, runs here:
 
-# %%
+# %% tags=["full-kernel"]
 remainders, _ = run_batch(Remainders(executor=dask))
 print(remainders[:4], remainders == [value % 1000 for value in expected])
 
@@ -171,13 +171,13 @@ for where, took in seconds.items():
 # listens to a run works as before: `observe`, traces, and `run_live`, which draws the
 # flow and counts the items as they return from the cluster.
 
-# %%
+# %% tags=["full-kernel"]
 from pocketflow_widgets import run_live
 
 shared = {"jobs": JOBS}
 run_live(Flow(start=Checksums(executor=dask, name="checksums"), name="on dask"), shared)
 
-# %%
+# %% tags=["full-kernel"]
 print(shared["checksums"] == expected)
 
 # %% [markdown]
@@ -199,7 +199,7 @@ print(shared["checksums"] == expected)
 # stopped; their results are dropped, so `post` never runs and `shared` is untouched:
 
 
-# %%
+# %% tags=["full-kernel"]
 class Fragile(Checksums):
     def exec(self, rounds):
         if rounds == JOBS[3]:
@@ -220,7 +220,7 @@ print("checksums" in shared)
 # The executor belongs to you, not to the node: shut it down when you are done with it (a
 # `with` block does it for you).
 
-# %%
+# %% tags=["full-kernel"]
 client.close()
 cluster.close()
 threads.shutdown()
@@ -256,7 +256,7 @@ check("async checksums", AsyncChecksums)
 # One answer, folded; the check after it runs on it.
 
 
-# %% tags=["solution"]
+# %% tags=["solution", "full-kernel"]
 class AsyncChecksums(AsyncParallelBatchNode):
     async def prep_async(self, shared):
         return shared["jobs"]

@@ -160,6 +160,14 @@ def lab_server(
         shutil.copy(server.log_path, artifacts_dir / "jupyterlab-server.log")
 
 
+@pytest.fixture(scope="session")
+def labkit_module() -> ModuleType:
+    """The helpers of ``labkit.py``, for tests that drive a site other than ``lab_server`` (the
+    JupyterLite edition): :class:`labkit.JupyterLabPage` works with any server object that has
+    ``notebook_url(name)``."""
+    return labkit
+
+
 # --------------------------------------------------------------------------------------------
 # Per-test fixtures
 # --------------------------------------------------------------------------------------------

@@ -205,6 +205,10 @@ class LabServer:
         separator = "&" if "?" in path else "?"
         return f"{self.base_url}{path}{separator}token={self.token}"
 
+    def notebook_url(self, name: str) -> str:
+        """URL that opens the notebook ``name`` (relative to the root) in a fresh workspace."""
+        return self.url(f"/lab/tree/{quote(name)}?reset")
+
     def api(self, path: str, method: str = "GET") -> Any:
         """Call the server's REST API at ``path`` (which starts with ``/api/``)."""
         return api_request(self.base_url, self.token, path, method=method)
@@ -678,7 +682,7 @@ class JupyterLabPage:
         """
         self.notebook = name
         self._panel_id = None
-        self.page.goto(self.server.url(f"/lab/tree/{quote(name)}?reset"))
+        self.page.goto(self.server.notebook_url(name))
         try:
             handle = self.page.wait_for_function(
                 _NOTEBOOK_READY, arg=name, timeout=timeout * 1000, polling=100
