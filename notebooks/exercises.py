@@ -23,6 +23,7 @@ from typing import Any, Final
 
 from checksums import checksum
 from pocketflow import AsyncParallelBatchNode, Node, observe
+from pocketflow.checkpoints import Checkpoint, boundaries
 from pocketflow_widgets import run
 from standin import flaky
 
@@ -319,3 +320,48 @@ def _async_checksums(node_class: Any) -> str:
     expect("the checksums of six jobs", [checksum(job) for job in jobs], shared.get("checksums"))
     expect("the 'item' events, one per job", 6, sum(event.kind == "item" for event in items))
     return "each job's checksum comes back from the pool, in the jobs' order."
+
+
+# -- 09 checkpoints -------------------------------------------------------------------------
+
+#: Drafts that pass chapter 9's house rules, each different from the chapter's own.
+FORK_DRAFTS = ("Bees dance to show the way.", "A waggle points to the flowers!")
+
+
+@exercise("fork after draft")
+def _fork_after_draft(fork_after_draft: Any, trace: Any, desk: Any) -> str:
+    if not callable(fork_after_draft):
+        raise Mismatch(f"fork_after_draft should be a function\n  saw: {fork_after_draft!r}")
+    steps = {step.step: step for step in trace}
+    after_draft = next(
+        n for n in boundaries(trace) if steps[n].kind == "post" and steps[n].name == "draft"
+    )
+    recorded = trace.checkpoint(after_draft).shared
+    for text in FORK_DRAFTS:
+        fork = fork_after_draft(trace, text)
+        if not isinstance(fork, Checkpoint):
+            raise Mismatch(
+                f"fork_after_draft(trace, {text!r}) should return a Checkpoint\n  saw: {fork!r}"
+            )
+        where = f"{'after' if fork.after else 'before'} {fork.graph[fork.node].name!r}"
+        expect(f"where fork_after_draft(trace, {text!r}) starts", "after 'draft'", where)
+        if "forked_from" not in fork.source:
+            raise Mismatch(
+                f"fork_after_draft(trace, {text!r}) is not a fork: make it with "
+                "checkpoint.fork(shared), which records where it came from\n"
+                f"  saw: source {fork.source!r}"
+            )
+        expect(f"the draft in fork_after_draft(trace, {text!r})", text, fork.shared.get("draft"))
+        expect(
+            "the recorded run's draft after the fork (a fork leaves the trace as it was)",
+            recorded.get("draft"),
+            trace.checkpoint(after_draft).shared.get("draft"),
+        )
+        shared = fork.new_shared()
+        ends = desk.resume(fork, shared)
+        expect(
+            f"what resuming the fork with {text!r} ends with, and publishes",
+            ("published", text),
+            (ends, shared.get("published")),
+        )
+    return f"forked after 'draft' (step {after_draft}), each draft given was published."

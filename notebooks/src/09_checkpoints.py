@@ -1,4 +1,4 @@
-# %% [markdown] tags=["claim:no-events", "claim:no-toolkit"]
+# %% [markdown] tags=["claim:no-events", "claim:no-toolkit", "claim:no-resume"]
 # # Chapter 9 · Checkpoints: pause a run, resume it, fork it
 #
 # > **Beyond the original PocketFlow:** everything in this chapter is an addition of this
@@ -630,7 +630,7 @@ def fork_after_draft(trace, text):
 
 
 # %%
-from checks_09 import check
+from exercises import check
 
 check("fork after draft", fork_after_draft, trace, desk)
 

@@ -345,6 +345,12 @@ def _(pf: ModuleType) -> None:
     assert not hasattr(pf.Node(), "steps") and not hasattr(pf.AsyncFlow(), "asteps")
 
 
+@claim("no-resume", differs=True)
+def _(pf: ModuleType) -> None:
+    flow = pf.Flow(start=pf.Node())
+    assert not hasattr(flow, "resume") and not hasattr(pf.AsyncFlow(), "resume_async")
+
+
 # -- 05 flows -----------------------------------------------------------------------------
 
 

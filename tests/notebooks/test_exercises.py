@@ -62,6 +62,7 @@ def fails(name: str, *answer: Any, saying: tuple[str, ...]) -> None:
 def test_every_exercise_is_tested_here() -> None:
     tested = {"count words", "summary with source", "every file", "patient desk", "daily"}
     tested |= {"new files only", "in threads", "honest agent", "async checksums"}
+    tested |= {"fork after draft"}
     assert set(exercises.CHECKS) == tested
 
 
@@ -500,6 +501,89 @@ def test_async_checksums() -> None:
     fails("async checksums", Sums, saying=("the checksums of six jobs",))
     fails("async checksums", Sorted, saying=("expected: [",))
     fails("async checksums", checksums.Checksums, saying=("should be an AsyncParallelBatchNode",))
+
+
+def _newsletter() -> tuple[Flow, Any]:
+    """Chapter 9's desk on a stand-in draft that breaks the house rules, and its recorded run."""
+    from pocketflow.trace import record
+
+    class Draft(Node):
+        def post(self, shared: Any, prep_res: Any, exec_res: Any) -> Any:
+            shared["draft"] = "Honeybees that have found good flowers fly back to the..."
+
+    class Review(Node):
+        def prep(self, shared: Any) -> Any:
+            return shared["draft"]
+
+        def post(self, shared: Any, prep_res: Any, exec_res: Any) -> Any:
+            return "revise" if prep_res.endswith("...") else "approve"
+
+    class Publish(Node):
+        def post(self, shared: Any, prep_res: Any, exec_res: Any) -> Any:
+            shared["published"] = shared["draft"]
+            return "published"
+
+    draft, review, publish = Draft(name="draft"), Review(name="review"), Publish(name="publish")
+    _ = draft >> review
+    _ = review - "approve" >> publish
+    review - "revise" >> None
+    desk = Flow(start=draft, name="newsletter")
+    return desk, record(desk, {"notes": "..."}, snapshots=True)
+
+
+def test_fork_after_draft() -> None:
+    from pocketflow.checkpoints import boundaries
+
+    desk, trace = _newsletter()
+    steps = {step.step: step for step in trace}
+
+    def at(kind: str, name: str) -> int:
+        return next(n for n in boundaries(trace) if (steps[n].kind, steps[n].name) == (kind, name))
+
+    def fork_after_draft(trace: Any, text: str) -> Any:  # the chapter's solution
+        checkpoint = trace.checkpoint(at("post", "draft"))
+        shared = checkpoint.new_shared()
+        shared["draft"] = text
+        return checkpoint.fork(shared)
+
+    passes("fork after draft", fork_after_draft, trace, desk)
+
+    def before_review(trace: Any, text: str) -> Any:
+        checkpoint = trace.checkpoint(at("start", "review"))
+        return checkpoint.fork({**checkpoint.shared, "draft": text})
+
+    fails(
+        "fork after draft",
+        before_review,
+        trace,
+        desk,
+        saying=("expected: \"after 'draft'\"", "saw:      \"before 'review'\""),
+    )
+
+    def edits_in_place(trace: Any, text: str) -> Any:
+        checkpoint = trace.checkpoint(at("post", "draft"))
+        checkpoint.shared["draft"] = text  # the trace's snapshot: not a fork
+        return checkpoint
+
+    fails("fork after draft", edits_in_place, trace, desk, saying=("is not a fork",))
+
+    def keeps_the_draft(trace: Any, text: str) -> Any:
+        return trace.checkpoint(at("post", "draft")).fork()
+
+    fails(
+        "fork after draft",
+        keeps_the_draft,
+        trace,
+        desk,
+        saying=("the draft in fork_after_draft", "Honeybees"),
+    )
+    fails(
+        "fork after draft",
+        lambda trace, text: None,
+        trace,
+        desk,
+        saying=("should return a Checkpoint", "saw: None"),
+    )
 
 
 @pytest.mark.parametrize("name", sorted(exercises.CHECKS))
