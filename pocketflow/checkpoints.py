@@ -37,6 +37,7 @@ import copy
 import dataclasses
 import itertools
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -519,9 +520,13 @@ def _frames(steps: Sequence[TraceStep], index: int, graph: Graph) -> tuple[tuple
     preps: dict[int, Any] = {}
     done: dict[int, list[int]] = {}
     closed: set[int] = set()
+    # The latest step of each graph run (its nodes' steps, the transitions it took): the params
+    # its nodes share as of then (a node may add to them).
+    latest: dict[int | None, TraceStep] = {}
     for entry in steps[: index + 1]:
         assert entry.scope is not None
         parents.setdefault(entry.scope, entry.parent)
+        latest[entry.scope if entry.kind == TRANSITION else entry.parent] = entry
         if entry.kind == START:
             starts[entry.scope] = entry
         elif entry.kind == PREP:
@@ -562,6 +567,10 @@ def _frames(steps: Sequence[TraceStep], index: int, graph: Graph) -> tuple[tuple
     node_scope = boundary.scope
     assert node_scope is not None
     chain = [node_scope, *ancestors(starts.get(node_scope, boundary))][::-1]
+    used: Counter[int] = Counter()  # node steps each run took, at any depth (for max_steps)
+    for entry in seen:
+        if entry.kind == START:
+            used.update(ancestors(entry))
     frames: list[Frame] = []
     position = 0
     while position < len(chain) - 1:
@@ -591,18 +600,11 @@ def _frames(steps: Sequence[TraceStep], index: int, graph: Graph) -> tuple[tuple
             fields["item"] = len(fields["done"])
             fields["item_scope"] = run_scope
         child = starts.get(chain[position + 1], boundary)
-        used = sum(1 for entry in seen if entry.kind == START and run_scope in ancestors(entry))
-        # The params the graph run's nodes share, as the latest of its steps saw them (a node
-        # may add to them): its nodes' steps, and the transitions it took.
-        latest = child
-        for entry in steps[: index + 1]:
-            if entry.scope == run_scope if entry.kind == TRANSITION else entry.parent == run_scope:
-                latest = entry
         frames.append(
             Frame(
                 **fields,
-                run_params=_copied(latest.params or {}),
-                used=used,
+                run_params=_copied(latest.get(run_scope, child).params or {}),
+                used=used[run_scope],
                 at=child.node_id,
             )
         )
